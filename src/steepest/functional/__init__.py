@@ -33,8 +33,27 @@ from steepest.functional.basic import (
     stack,
     where,
 )
+from steepest.functional.conv import conv1d, conv2d
+from steepest.functional.loss import (
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    l2_penalty,
+    mse_loss,
+    multi_margin_loss,
+    multiclass_svm_loss,
+    nll_loss,
+)
+from steepest.functional.pooling import (
+    avg_pool2d,
+    fractional_max_pool2d,
+    max_pool1d,
+    max_pool2d,
+)
 
 __all__ = [
+    "avg_pool2d", "binary_cross_entropy_with_logits", "conv1d", "conv2d", "cross_entropy",
+    "fractional_max_pool2d", "l2_penalty", "max_pool1d", "max_pool2d", "mse_loss",
+    "multi_margin_loss", "multiclass_svm_loss", "nll_loss",
     "cat", "clamp", "clip", "concatenate", "dropout", "dropout_mask", "elu", "exp", "flatten",
     "leaky_relu", "linear", "log", "log_softmax", "matmul", "maximum", "minimum", "relu", "selu",
     "sigmoid", "softmax", "sqrt", "stack", "tanh", "where",
