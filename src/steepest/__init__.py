@@ -1,6 +1,28 @@
 """steepest: gradient descent, from the chain rule up, on NumPy."""
 
-from steepest.tensor import (  # noqa: I001  (tensor must load before the engine)
+from steepest import _allocator  # noqa: F401  (first: sets glibc's thresholds, see its docstring)
+from steepest.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from steepest.autograd.gradcheck import GradcheckError, analytic_grad, gradcheck, numerical_grad
+from steepest.functional import (
+    cat,
+    clamp,
+    clip,
+    cos,
+    exp,
+    log,
+    matmul,
+    maximum,
+    minimum,
+    sigmoid,
+    sin,
+    softmax,
+    sqrt,
+    stack,
+    tanh,
+    where,
+)
+from steepest.random import default_generator, manual_seed
+from steepest.tensor import (
     DEFAULT_DTYPE,
     Tensor,
     arange,
@@ -14,32 +36,13 @@ from steepest.tensor import (  # noqa: I001  (tensor must load before the engine
     zeros,
     zeros_like,
 )
-from steepest.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from steepest.autograd.gradcheck import GradcheckError, analytic_grad, gradcheck, numerical_grad
-from steepest.functional import (
-    cat,
-    clamp,
-    clip,
-    exp,
-    log,
-    matmul,
-    maximum,
-    minimum,
-    sigmoid,
-    softmax,
-    sqrt,
-    stack,
-    tanh,
-    where,
-)
-from steepest.random import default_generator, manual_seed
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_DTYPE", "GradcheckError", "Tensor", "analytic_grad", "arange", "cat", "clamp",
-    "clip", "default_generator", "enable_grad", "exp", "from_numpy", "full", "gradcheck",
+    "clip", "cos", "default_generator", "enable_grad", "exp", "from_numpy", "full", "gradcheck",
     "is_grad_enabled", "log", "manual_seed", "matmul", "maximum", "minimum", "no_grad",
-    "numerical_grad", "ones", "ones_like", "rand", "randn", "set_grad_enabled", "sigmoid",
+    "numerical_grad", "ones", "ones_like", "rand", "randn", "set_grad_enabled", "sigmoid", "sin",
     "softmax", "sqrt", "stack", "tanh", "tensor", "where", "zeros", "zeros_like",
 ]

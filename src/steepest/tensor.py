@@ -142,6 +142,8 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if not self.is_leaf:
+            if requires_grad:
+                return self  # a computed tensor already requires grad (PyTorch allows this)
             raise RuntimeError(
                 "requires_grad_() can only change leaf tensors; use detach() on a computed one"
             )
@@ -222,7 +224,7 @@ class Tensor:
         return self
 
     def __pow__(self, exponent):
-        return pow(self, exponent)
+        return _ops.Pow.apply(self, exponent)
 
     def __rpow__(self, base):
         return _ops.Pow.apply(base, self)
@@ -282,7 +284,7 @@ class Tensor:
 
     # ----------------------------------------------------------------- math
     def pow(self, exponent):
-        return pow(self, exponent)
+        return _ops.Pow.apply(self, exponent)
 
     def exp(self):
         return _ops.Exp.apply(self)
@@ -292,6 +294,12 @@ class Tensor:
 
     def sqrt(self):
         return _ops.Sqrt.apply(self)
+
+    def sin(self):
+        return _ops.Sin.apply(self)
+
+    def cos(self):
+        return _ops.Cos.apply(self)
 
     def abs(self):
         return _ops.Abs.apply(self)
@@ -401,7 +409,15 @@ class Tensor:
         return self.reshape(self.shape[:dim] + self.shape[dim + 1 :])
 
     def expand(self, *shape):
-        return _ops.BroadcastTo.apply(self, shape=_shape_arg(shape))
+        """Repeat size-1 axes to `shape` without copying; -1 keeps that axis's size (PyTorch)."""
+        shape = _shape_arg(shape)
+        lead = len(shape) - self.ndim
+        if lead < 0:
+            raise ValueError(f"expand: shape {shape} has fewer axes than the tensor {self.shape}")
+        shape = tuple(
+            self.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape)
+        )
+        return _ops.BroadcastTo.apply(self, shape=shape)
 
     # ----------------------------------------------------------------- display
     def __repr__(self) -> str:

@@ -28,8 +28,10 @@ class Function:
 
     Gradients may have the broadcast shape; the engine sums them back to each input's shape.
     A backward may return `grad_out` itself or a view of it: the engine copies before it lets
-    anyone write into such an array. `ctx.needs_input_grad` says which inputs want gradients,
-    so a backward can skip work (the first layer's input never needs one).
+    anyone write into such an array. Anything else it returns must be fresh, one array per
+    input: not an array saved on ctx, and not the same new array for two inputs.
+    `ctx.needs_input_grad` says which inputs want gradients, so a backward can skip work (the
+    first layer's input never needs one).
     """
 
     parents: tuple
@@ -115,9 +117,7 @@ def _topological_order(root: Function) -> list:
             raise RuntimeError(_RELEASED_MESSAGE)
         stack.append((node, True))
         for parent in node.parents:
-            if parent.__class__ is not Tensor and not isinstance(parent, Tensor):
-                continue
-            fn = parent.grad_fn
+            fn = getattr(parent, "grad_fn", None)  # constants (floats, arrays) have none
             if fn is not None and fn not in visited:
                 stack.append((fn, False))
     order.reverse()
@@ -131,29 +131,27 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> 
         return
     order = _topological_order(root.grad_fn)
     pending = {root.grad_fn: grad}
-    # Arrays that some node or leaf already holds: a leaf must copy them before owning one,
-    # or a later in-place `+=` would change a gradient that is still in use.
-    shared = {id(grad)}
+    # Ids of arrays that a node or leaf may still hold: a leaf copies such an array before it
+    # owns it, or a later in-place `+=` would change a gradient that is still in use. Each
+    # node's grad_out joins the set, because passing it on unchanged (Add hands it to both
+    # inputs) is how one array reaches two places; anything else a backward returns is fresh.
+    shared = set()
     for node in order:
         grad_out = pending.pop(node, None)
         if grad_out is None:
             continue
-        target = getattr(node, "retained_output", None)
-        if target is not None and target() is not None:
-            _accumulate_leaf(target(), grad_out, shared)
+        shared.add(id(grad_out))
+        retained = node.__dict__.get("retained_output")
+        if retained is not None and retained() is not None:
+            _accumulate_leaf(retained(), grad_out, shared)
         grads = node.backward(node, grad_out)
-        if not isinstance(grads, tuple):
+        if grads.__class__ is not tuple:
             grads = (grads,)
-        needs = node.needs_input_grad
-        for i, parent in enumerate(node.parents):
-            if not needs[i]:
+        for parent, needed, g in zip(node.parents, node.needs_input_grad, grads, strict=False):
+            if not needed or g is None:
                 continue
-            g = grads[i]
-            if g is None:
-                continue
-            shape = parent.data.shape
-            if g.shape != shape:
-                g = unbroadcast(g, shape)
+            if g.shape != parent.data.shape:
+                g = unbroadcast(g, parent.data.shape)
             fn = parent.grad_fn
             if fn is None:
                 _accumulate_leaf(parent, g, shared)
@@ -161,7 +159,6 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> 
                 pending[fn] = pending[fn] + g
             else:
                 pending[fn] = g
-                shared.add(id(g))
         if not retain_graph:
             # Free the saved arrays now: memory stays flat however many steps are taken.
             node.__dict__.clear()

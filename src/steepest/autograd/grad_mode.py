@@ -11,6 +11,7 @@ class _GradMode:
 
 
 def is_grad_enabled() -> bool:
+    """Whether operations currently record the graph (False inside `no_grad`)."""
     return _GradMode.enabled
 
 
@@ -19,7 +20,8 @@ class set_grad_enabled:
 
     def __init__(self, mode: bool) -> None:
         self.prev = _GradMode.enabled
-        _GradMode.enabled = bool(mode)
+        self.mode = bool(mode)
+        _GradMode.enabled = self.mode
 
     def __enter__(self) -> None:
         return None
@@ -27,9 +29,26 @@ class set_grad_enabled:
     def __exit__(self, *exc) -> None:
         _GradMode.enabled = self.prev
 
+    def __call__(self, fn):
+        # As a decorator the mode applies inside fn only, so undo the switch made by __init__.
+        _GradMode.enabled = self.prev
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
 
 class _GradModeContext:
     mode: bool
+
+    def __new__(cls, fn=None):
+        # `@no_grad` without parentheses decorates fn directly (as PyTorch allows).
+        self = super().__new__(cls)
+        return self if fn is None else self(fn)
 
     def __enter__(self) -> None:
         self.prev = _GradMode.enabled

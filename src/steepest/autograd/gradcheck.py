@@ -40,15 +40,16 @@ def numerical_grad(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: flo
         if not x.requires_grad:
             grads.append(grad)
             continue
-        flat = x.data.reshape(-1)
-        for i in range(flat.size):
-            original = flat[i]
-            flat[i] = original + eps
+        # Index the array itself: reshape(-1) of a non-contiguous array is a copy, and nudging
+        # the copy would leave fn's input unchanged (a silent zero gradient).
+        for index in np.ndindex(x.data.shape):
+            original = x.data[index]
+            x.data[index] = original + eps
             plus = _scalar_of(fn, inputs, projection).item()
-            flat[i] = original - eps
+            x.data[index] = original - eps
             minus = _scalar_of(fn, inputs, projection).item()
-            flat[i] = original
-            grad.reshape(-1)[i] = (plus - minus) / (2 * eps)
+            x.data[index] = original
+            grad[index] = (plus - minus) / (2 * eps)
         grads.append(grad)
     return grads
 

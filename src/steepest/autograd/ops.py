@@ -176,6 +176,14 @@ def _expand_reduced(grad_out, shape, axis, keepdims):
     return grad_out
 
 
+def _filled(shape, values):
+    """A fresh array of `shape` holding `values` broadcast: several times cheaper than
+    np.broadcast_to for small arrays, and a leaf can own it without a copy."""
+    out = np.empty(shape, dtype=values.dtype)
+    out[...] = values
+    return out
+
+
 def _count(shape, axis):
     if axis is None:
         return int(np.prod(shape))
@@ -194,7 +202,7 @@ class Sum(Function):
     @staticmethod
     def backward(ctx, grad_out):
         g = _expand_reduced(grad_out, ctx.shape, ctx.axis, ctx.keepdims)
-        return np.broadcast_to(g, ctx.shape)
+        return _filled(ctx.shape, g)
 
 
 class Mean(Function):
@@ -208,7 +216,7 @@ class Mean(Function):
     @staticmethod
     def backward(ctx, grad_out):
         g = _expand_reduced(grad_out, ctx.shape, ctx.axis, ctx.keepdims)
-        return np.broadcast_to(g / _count(ctx.shape, ctx.axis), ctx.shape)
+        return _filled(ctx.shape, g / _count(ctx.shape, ctx.axis))
 
 
 class Max(Function):
@@ -397,6 +405,32 @@ class Sqrt(Function):
     @staticmethod
     def backward(ctx, grad_out):
         return grad_out / (2 * ctx.out)
+
+
+class Sin(Function):
+    """z = sin x;  dz/dx = cos x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.x = x
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return grad_out * np.cos(ctx.x)
+
+
+class Cos(Function):
+    """z = cos x;  dz/dx = −sin x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.x = x
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return -grad_out * np.sin(ctx.x)
 
 
 class Abs(Function):

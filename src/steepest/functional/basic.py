@@ -39,26 +39,42 @@ def where(condition, x, y) -> Tensor:
 
 
 def maximum(x, y) -> Tensor:
+    """Elementwise max with broadcasting; at ties each input gets half the gradient."""
     return ops.Maximum.apply(x, y)
 
 
 def minimum(x, y) -> Tensor:
+    """Elementwise min with broadcasting; at ties each input gets half the gradient."""
     return ops.Minimum.apply(x, y)
 
 
 def exp(x: Tensor) -> Tensor:
+    """eˣ, elementwise.  x: (*) -> (*)."""
     return ops.Exp.apply(x)
 
 
 def log(x: Tensor) -> Tensor:
+    """Natural logarithm, elementwise.  x: (*) -> (*)."""
     return ops.Log.apply(x)
 
 
 def sqrt(x: Tensor) -> Tensor:
+    """√x, elementwise.  x: (*) -> (*)."""
     return ops.Sqrt.apply(x)
 
 
+def sin(x: Tensor) -> Tensor:
+    """sin x, elementwise."""
+    return ops.Sin.apply(x)
+
+
+def cos(x: Tensor) -> Tensor:
+    """cos x, elementwise."""
+    return ops.Cos.apply(x)
+
+
 def clip(x: Tensor, min=None, max=None) -> Tensor:
+    """x limited to [min, max] (either may be None); the gradient passes at the bounds."""
     return ops.Clip.apply(x, min=min, max=max)
 
 
@@ -66,10 +82,12 @@ clamp = clip
 
 
 def matmul(x, y) -> Tensor:
+    """x @ y with NumPy/PyTorch rules: (..., n, k) @ (..., k, m) -> (..., n, m); 1-D promoted."""
     return ops.matmul(x, y)
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge axes start_dim..end_dim: (2, 3, 4) with (1, 2) -> (2, 12)."""
     return ops.flatten(x, start_dim, end_dim)
 
 
@@ -103,6 +121,7 @@ def dropout_mask(shape: tuple, p: float, dtype, generator: np.random.Generator |
     """Inverted-dropout mask: 0 with probability p, else 1/(1−p), so the expectation is 1."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, got {p}")
+    dtype = np.dtype(dtype)  # accept np.float32 as well as np.dtype("float32")
     if p == 1.0:
         return np.zeros(shape, dtype=dtype)
     keep = get_generator(generator).random(shape) >= p
