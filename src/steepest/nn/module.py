@@ -176,11 +176,18 @@ class Module:
     # ------------------------------------------------------------------ state
     def state_dict(self) -> OrderedDict:
         """Parameters and buffers by PyTorch's dotted names; arrays share memory with the module."""
+        # PyTorch's order: module by module, each module's parameters then its buffers.
         state = OrderedDict()
-        for name, param in self.named_parameters():
-            state[name] = param.data
-        for name, buf in self.named_buffers():
-            state[name] = buf.data
+        seen = set()
+        for prefix, module in self.named_modules():
+            dot = prefix + "." if prefix else ""
+            for name, param in module._parameters.items():
+                if param is not None and id(param) not in seen:
+                    seen.add(id(param))
+                    state[dot + name] = param.data
+            for name, buf in module._buffers.items():
+                if buf is not None:
+                    state[dot + name] = buf.data
         return state
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True):
@@ -224,10 +231,12 @@ class Module:
         for name, child in self._modules.items():
             child_repr = repr(child).replace("\n", "\n  ")
             lines.append(f"({name}): {child_repr}")
-        head = f"{type(self).__name__}({self.extra_repr()}"
+        extra = self.extra_repr()
         if not lines:
-            return head + ")"
-        return head + "\n  " + "\n  ".join(lines) + "\n)"
+            return f"{type(self).__name__}({extra})"
+        # As PyTorch: with children, the extra description gets a line of its own.
+        lines = extra.split("\n") + lines if extra else lines
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
 
     def num_parameters(self, trainable_only: bool = False) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
