@@ -1,0 +1,63 @@
+"""The lectures' basic pipeline: sample a mini-batch, forward, loss, backward, update."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+import steepest.nn.functional as F
+from steepest.autograd.grad_mode import no_grad
+from steepest.nn.module import Module
+from steepest.tensor import Tensor
+
+
+def evaluate_classifier(model: Module, x: np.ndarray, y: np.ndarray,
+                        batch_size: int = 1000) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of `model` on (x, y), in eval mode, without a graph."""
+    was_training = model.training
+    model.eval()
+    total_loss, correct = 0.0, 0
+    with no_grad():
+        for start in range(0, len(x), batch_size):
+            logits = model(Tensor(x[start:start + batch_size]))
+            labels = y[start:start + batch_size]
+            total_loss += F.cross_entropy(logits, labels, reduction="sum").item()
+            correct += int((logits.data.argmax(axis=1) == labels).sum())
+    model.train(was_training)
+    return total_loss / len(x), correct / len(x)
+
+
+def train_classifier(model: Module, x: np.ndarray, y: np.ndarray, x_test: np.ndarray,
+                     y_test: np.ndarray, *, epochs: int, lr: float, batch_size: int,
+                     seed: int = 0, log: Callable[[str], None] = print) -> list[dict]:
+    """Plain mini-batch gradient descent, w ← w − η ∇L, with a reshuffle every epoch.
+
+    Returns one record per epoch: train loss (mean over the epoch's batches), test loss and
+    test accuracy.
+    """
+    rng = np.random.default_rng(seed)
+    params = [p for p in model.parameters() if p.requires_grad]
+    lr = float(lr)  # a NumPy float64 here would turn float32 weights into float64
+    history = []
+    for epoch in range(1, epochs + 1):
+        model.train()
+        order = rng.permutation(len(x))
+        losses = []
+        for start in range(0, len(x), batch_size):
+            batch = order[start:start + batch_size]
+            for p in params:
+                p.grad = None
+            loss = F.cross_entropy(model(Tensor(x[batch])), y[batch])
+            loss.backward()
+            with no_grad():
+                for p in params:
+                    p.data -= lr * p.grad
+            losses.append(loss.item())
+        test_loss, test_acc = evaluate_classifier(model, x_test, y_test)
+        record = dict(epoch=epoch, train_loss=float(np.mean(losses)), test_loss=test_loss,
+                      test_accuracy=test_acc)
+        history.append(record)
+        log(f"epoch {epoch:3d}  train loss {record['train_loss']:.4f}  "
+            f"test loss {test_loss:.4f}  test accuracy {100 * test_acc:5.1f}%")
+    return history
