@@ -1,6 +1,7 @@
 """Layers, activations, losses and initialisation, with PyTorch's names."""
 
 from steepest.nn import functional, init
+from steepest.nn import utils as utils
 from steepest.nn.activation import ELU, SELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from steepest.nn.conv import Conv1d, Conv2d
 from steepest.nn.linear import Dropout, Flatten, Identity, Linear
