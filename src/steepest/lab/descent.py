@@ -1,0 +1,325 @@
+"""Descent on a surface with steepest.optim's own optimizers: paths, races and their table."""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from steepest.lab.surfaces import Surface, get_surface
+from steepest.nn.parameter import Parameter
+
+__all__ = ["OPTIMIZERS", "OptimizerSpec", "Path", "descend", "race", "race_table"]
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """A named optimizer of the lab: the steepest.optim class it uses (by name), the options it
+    fixes (e.g. momentum=0.9), its learning-rate family (which default lr a surface suggests,
+    see `Surface`) and whether its step needs a closure (zeroth-order search)."""
+
+    name: str
+    class_name: str
+    family: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+    needs_closure: bool = False
+
+    def resolve(self) -> type:
+        """The optimizer class itself, from steepest.optim (imported only when first needed)."""
+        from steepest import optim
+
+        return getattr(optim, self.class_name)
+
+
+OPTIMIZERS: dict[str, OptimizerSpec] = {
+    spec.name: spec
+    for spec in (
+        OptimizerSpec("sgd", "SGD", "gd", {}, "gradient descent: w -= lr·∇f"),
+        OptimizerSpec("momentum", "SGD", "momentum", {"momentum": 0.9},
+                      "heavy ball: v = 0.9 v + ∇f, w -= lr·v"),
+        OptimizerSpec("nesterov", "SGD", "momentum", {"momentum": 0.9, "nesterov": True},
+                      "Nesterov momentum 0.9 (PyTorch's form)"),
+        OptimizerSpec("adagrad", "Adagrad", "adagrad", {},
+                      "AdaGrad: lr / (√(Σ g²) + ε) per coordinate"),
+        OptimizerSpec("rmsprop", "RMSprop", "adaptive", {},
+                      "RMSProp: leaky AdaGrad, α = 0.99"),
+        OptimizerSpec("adam", "Adam", "adaptive", {}, "Adam, β = (0.9, 0.999), bias-corrected"),
+        OptimizerSpec("adam-nobias", "Adam", "adaptive", {"bias_correction": False},
+                      "Adam without bias correction (the lecture's first form)"),
+        OptimizerSpec("adamw", "AdamW", "adaptive", {}, "Adam with decoupled weight decay"),
+        OptimizerSpec("nadam", "NAdam", "adaptive", {}, "Adam with Nesterov momentum"),
+        OptimizerSpec("adadelta", "Adadelta", "adadelta", {}, "Adadelta, ρ = 0.9"),
+        OptimizerSpec("random-search", "RandomSearch", "search", {},
+                      "probe a random direction, move if the loss drops (no gradient)",
+                      needs_closure=True),
+    )
+}
+
+# Families of steepest.optim classes passed directly instead of by name.
+_CLASS_FAMILIES = {"SGD": "gd", "Adagrad": "adagrad", "Adadelta": "adadelta",
+                   "RandomSearch": "search"}
+
+
+@dataclass
+class Path:
+    """What one optimizer did on one surface, step by step (n steps taken, n <= steps asked).
+
+    points: (n+1, d) the parameter after each step (row 0 is the start); losses: (n+1,) f there;
+    grads: (n+1, d) ∇f there; grad_norms: (n+1,) ‖∇f‖; lrs: (n,) the learning rate of each step;
+    evaluations: (n+1,) function evaluations the optimizer had used to get to each point (one per
+    step for gradient methods, every probe for a search); diverged: the loss (or the point)
+    stopped being finite at row n, and the descent stopped there.
+    """
+
+    surface: Surface
+    name: str
+    hyperparameters: dict[str, Any]
+    points: np.ndarray
+    losses: np.ndarray
+    grads: np.ndarray
+    grad_norms: np.ndarray
+    lrs: np.ndarray
+    evaluations: np.ndarray
+    diverged: bool = False
+
+    @property
+    def steps(self) -> int:
+        """Steps taken (fewer than asked when the descent diverged)."""
+        return len(self.points) - 1
+
+    @property
+    def lr(self) -> float:
+        """The starting learning rate."""
+        return float(self.hyperparameters["lr"])
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} (lr {self.lr:g})"
+
+    @property
+    def final_point(self) -> np.ndarray:
+        return self.points[-1]
+
+    @property
+    def final_loss(self) -> float:
+        return float(self.losses[-1])
+
+    def distances(self) -> np.ndarray:
+        """Distance of every point to the nearest listed minimum: (n+1,); NaN without minima."""
+        if not self.surface.minima:
+            return np.full(len(self.points), math.nan)
+        centres = np.array([m.point for m in self.surface.minima])
+        gaps = self.points[:, None, :] - centres[None, :, :]
+        return np.linalg.norm(gaps, axis=2).min(axis=1)
+
+    def first_within(self, tol: float) -> int | None:
+        """The first step whose point is within `tol` of a listed minimum, or None (never)."""
+        hits = np.nonzero(self.distances() <= tol)[0]
+        return int(hits[0]) if len(hits) else None
+
+    def first_below(self, loss: float) -> int | None:
+        """The first step whose loss is <= `loss`, or None (never)."""
+        hits = np.nonzero(self.losses <= loss)[0]
+        return int(hits[0]) if len(hits) else None
+
+    def evaluations_to(self, loss: float) -> int | None:
+        """Function evaluations used to first reach a loss <= `loss`, or None (never)."""
+        step = self.first_below(loss)
+        return None if step is None else int(self.evaluations[step])
+
+
+def _resolve(optimizer: str | type) -> tuple[str, type, OptimizerSpec | None]:
+    if isinstance(optimizer, str):
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"unknown optimizer {optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}"
+            )
+        spec = OPTIMIZERS[optimizer]
+        return spec.name, spec.resolve(), spec
+    if inspect.isclass(optimizer):
+        return optimizer.__name__.lower(), optimizer, None
+    raise TypeError(
+        f"descend(): optimizer must be a name ({', '.join(OPTIMIZERS)}) or an Optimizer class, "
+        f"got {optimizer!r}"
+    )
+
+
+def descend(
+    surface: str | Surface,
+    optimizer: str | type,
+    start: Sequence[float] | None = None,
+    steps: int = 100,
+    *,
+    schedule: Callable[[Any], Any] | None = None,
+    dtype: Any = np.float64,
+    **hyperparameters: Any,
+) -> Path:
+    """Run `steps` steps of an optimizer from `start` on a surface and record the path.
+
+    surface: a Surface or its name. optimizer: a name from `OPTIMIZERS` ("sgd", "momentum",
+    "adam", "random-search", ...) or a steepest.optim class. start: (d,), default the surface's.
+    schedule: called with the optimizer, returns a scheduler (e.g. `lambda opt: StepLR(opt, 50)`)
+    whose `step()` follows each optimizer step. hyperparameters: passed to the optimizer (a
+    name's fixed options first, yours over them); lr defaults to the surface's for the family.
+
+    The point is one Parameter of shape (d,) and each step is exactly the loop you would write:
+    zero_grad(), loss = f(point), loss.backward(), step() (step(closure) for a search, which may
+    evaluate f several times). A non-finite loss or point stops the descent (diverged=True).
+    Returns a `Path` with points (n+1, d), losses, gradient norms, lrs and evaluation counts.
+    """
+    surface = get_surface(surface)
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"descend(): steps must be a non-negative integer, got {steps!r}")
+    name, cls, spec = _resolve(optimizer)
+    if spec is not None:
+        family, needs_closure = spec.family, spec.needs_closure
+        options = dict(spec.options)
+    else:
+        # Subclasses count as their base: a RandomSearch subclass still needs a closure.
+        family = next((_CLASS_FAMILIES[base.__name__] for base in cls.__mro__
+                       if base.__name__ in _CLASS_FAMILIES), "adaptive")
+        if family == "gd" and hyperparameters.get("momentum", 0):
+            family = "momentum"
+        needs_closure = family == "search"
+        options = {}
+    options.update(hyperparameters)
+    options.setdefault("lr", surface.default_lr(name, family))
+
+    start = surface.start if start is None else start
+    start_array = np.array(start, dtype=dtype).reshape(-1)
+    if start_array.shape != (surface.dim,):
+        raise ValueError(
+            f"descend(): surface {surface.name!r} needs a start point of {surface.dim} "
+            f"coordinate(s), got {list(np.ravel(start))}"
+        )
+    point = Parameter(start_array.copy())
+    opt = cls([point], **options)
+    scheduler = schedule(opt) if schedule is not None else None
+
+    evaluations = 0
+
+    def closure():
+        nonlocal evaluations
+        evaluations += 1
+        opt.zero_grad()
+        loss = surface.loss(point)
+        if loss.requires_grad:
+            loss.backward()
+        return loss
+
+    points = [point.data.copy()]
+    losses: list[float] = []
+    grads: list[np.ndarray] = []
+    grad_norms: list[float] = []
+    lrs: list[float] = []
+    counts = [0]
+    diverged = False
+    # Overflow on the way to infinity is the divergence we record, not a warning to print.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(steps + 1):
+            opt.zero_grad()
+            loss = surface.loss(point)
+            loss.backward()
+            losses.append(float(loss.item()))
+            grads.append(point.grad.copy())
+            grad_norms.append(float(np.linalg.norm(grads[-1])))
+            if not (math.isfinite(losses[-1]) and math.isfinite(grad_norms[-1])):
+                diverged = True
+                break
+            if k == steps:
+                break
+            lrs.append(float(opt.param_groups[0]["lr"]))
+            if needs_closure:
+                opt.step(closure)
+            else:
+                evaluations += 1
+                opt.step()
+            if scheduler is not None:
+                scheduler.step()
+            points.append(point.data.copy())
+            counts.append(evaluations)
+    return Path(
+        surface=surface,
+        name=name,
+        hyperparameters=options,
+        points=np.array(points),
+        losses=np.array(losses),
+        grads=np.array(grads),
+        grad_norms=np.array(grad_norms),
+        lrs=np.array(lrs),
+        evaluations=np.array(counts),
+        diverged=diverged,
+    )
+
+
+def race(
+    surface: str | Surface,
+    optimizers: Sequence[str | type],
+    steps: int = 500,
+    *,
+    start: Sequence[float] | None = None,
+    lrs: Mapping[str, float] | None = None,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    seed: int = 0,
+) -> list[Path]:
+    """`descend` each optimizer from the same start for the same number of steps.
+
+    optimizers: names from `OPTIMIZERS` or steepest.optim classes. lrs: learning rates by
+    optimizer name, over the surface's defaults. options: more hyperparameters by optimizer
+    name. seed: seeds the random search's own generator, so a race is reproducible.
+    Returns one Path per optimizer, in the order given.
+    """
+    surface = get_surface(surface)
+    lrs = dict(lrs or {})
+    options = dict(options or {})
+    paths = []
+    for optimizer in optimizers:
+        name, _, spec = _resolve(optimizer)
+        hyperparameters = dict(options.get(name, {}))
+        if name in lrs:
+            hyperparameters["lr"] = lrs[name]
+        if (spec is None or spec.needs_closure) and _accepts(optimizer, "generator"):
+            hyperparameters.setdefault("generator", np.random.default_rng(seed))
+        paths.append(descend(surface, optimizer, start, steps, **hyperparameters))
+    return paths
+
+
+def _accepts(optimizer: str | type, argument: str) -> bool:
+    cls = _resolve(optimizer)[1]
+    return argument in inspect.signature(cls).parameters
+
+
+def _format_loss(value: float) -> str:
+    return f"{value:.3e}" if math.isfinite(value) else str(value)
+
+
+def race_table(paths: Sequence[Path], tol: float = 1e-3) -> str:
+    """A text table of a race: optimizer, lr, final loss, distance to the nearest minimum
+    (and whether it is the global one), first step within `tol` of a minimum (or "never")."""
+    header = ("optimizer", "lr", "final loss", "distance to nearest minimum",
+              f"first step within {tol:g}")
+    rows = [header]
+    for path in paths:
+        if path.diverged:
+            loss = f"diverged at step {path.steps}"
+        else:
+            loss = _format_loss(path.final_loss)
+        minimum, distance = path.surface.nearest_minimum(path.final_point)
+        if minimum is None:
+            where = "n/a (no minimum)"
+            first = "n/a"
+        else:
+            where = "n/a" if not math.isfinite(distance) else f"{distance:.2e} ({minimum.kind})"
+            step = path.first_within(tol)
+            first = "never" if step is None else str(step)
+        rows.append((path.name, f"{path.lr:g}", loss, where, first))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+             for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)

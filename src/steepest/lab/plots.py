@@ -1,0 +1,288 @@
+"""Pictures of descents (PNG and GIF via matplotlib, imported only when a picture is drawn).
+
+Every function returns the matplotlib Figure and, given `out`, writes it there. Figures are
+made with the Agg canvas directly (no pyplot), so nothing here touches a user's GUI backend.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from os import PathLike
+from typing import Any
+
+import numpy as np
+
+from steepest.lab.descent import Path, descend
+from steepest.lab.surfaces import Surface, get_surface
+
+__all__ = ["animate_race", "plot_learning_rates", "plot_losses", "plot_race"]
+
+# Coordinates beyond this are a divergence on its way to infinity: left out of the drawing
+# (Agg's path clipping loses precision on astronomically large coordinates).
+_FAR = 1e6
+
+
+def _figure(width: float, height: float, dpi: int = 100) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _save(figure: Any, out: str | PathLike | None) -> None:
+    if out is not None:
+        figure.savefig(out)
+
+
+def _common_surface(paths: Sequence[Path]) -> Surface:
+    if not paths:
+        raise ValueError("plot: needs at least one Path")
+    surface = paths[0].surface
+    # Two Ravine objects with one condition number are one surface: compare what defines them.
+    kinds = {(path.surface.name, path.surface.expression) for path in paths}
+    if len(kinds) > 1:
+        raise ValueError(f"plot: all paths must be on one surface, got {sorted(kinds)}")
+    return surface
+
+
+def _visible(points: np.ndarray) -> np.ndarray:
+    """points (n, d) with far-away or non-finite rows replaced by NaN (matplotlib skips them)."""
+    points = np.array(points, dtype=np.float64)
+    bad = ~np.all(np.isfinite(points) & (np.abs(points) < _FAR), axis=1)
+    points[bad] = np.nan
+    return points
+
+
+def _draw_surface(ax: Any, surface: Surface, resolution: int = 200) -> None:
+    """Contours with log-spaced levels above the global minimum (linear ones for a surface
+    unbounded below), the minima (★ global, • local) and the marked saddles (×)."""
+    from matplotlib.colors import LogNorm
+
+    if surface.dim == 1:
+        x, fx = surface.grid(resolution * 4)
+        ax.plot(x, fx, color="0.3", linewidth=1.2, zorder=1)
+    else:
+        X, Y, Z = surface.grid(resolution)
+        best = surface.global_minimum
+        if best is not None:
+            gap = np.maximum(Z - best.value, 0.0)
+            top = float(gap.max())
+            bottom = max(float(gap[gap > 0].min()), top * 1e-7)
+            levels = np.geomspace(bottom, top, 30)
+            ax.contourf(X, Y, np.maximum(gap, bottom), levels=levels, norm=LogNorm(),
+                        cmap="viridis", alpha=0.55, zorder=0)
+            ax.contour(X, Y, gap, levels=levels, norm=LogNorm(), colors="0.35",
+                       linewidths=0.4, zorder=1)
+        else:
+            ax.contourf(X, Y, Z, levels=30, cmap="viridis", alpha=0.55, zorder=0)
+            ax.contour(X, Y, Z, levels=30, colors="0.35", linewidths=0.4, zorder=1)
+        ax.set_xlim(*surface.window[0])
+        ax.set_ylim(*surface.window[1])
+        ax.set_ylabel("y")
+    for minimum in surface.minima:
+        point = minimum.point if surface.dim == 2 else (minimum.point[0], minimum.value)
+        if minimum.is_global:
+            ax.plot(*point, marker="*", markersize=14, color="gold", markeredgecolor="black",
+                    linestyle="none", zorder=5)
+        else:
+            ax.plot(*point, marker="o", markersize=3, color="white", markeredgecolor="0.2",
+                    markeredgewidth=0.5, linestyle="none", zorder=4)
+    for saddle in surface.saddles:
+        ax.plot(*saddle, marker="x", markersize=9, color="black", linestyle="none", zorder=5)
+    ax.set_xlabel("x")
+
+
+def _path_xy(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The path as drawn: (x, y) on a 2-D surface, (x, f(x)) on a 1-D one."""
+    points = _visible(path.points)
+    if path.surface.dim == 1:
+        losses = np.where(np.isfinite(path.losses), path.losses, np.nan)
+        return points[:, 0], np.where(np.isnan(points[:, 0]), np.nan, losses)
+    return points[:, 0], points[:, 1]
+
+
+def plot_race(paths: Sequence[Path], out: str | PathLike | None = None, *,
+              title: str | None = None, resolution: int = 200) -> Any:
+    """The surface's contour map (log-spaced levels) with every path drawn on it, the start,
+    and the minima marked; a 1-D surface is drawn as its curve with the steps on it.
+
+    paths: Paths on one surface (e.g. from `race`). out: PNG file to write. Returns the Figure.
+    """
+    surface = _common_surface(paths)
+    figure = _figure(7.5, 6.0)
+    ax = figure.add_subplot()
+    _draw_surface(ax, surface, resolution)
+    for path in paths:
+        x, y = _path_xy(path)
+        ax.plot(x, y, marker="o", markersize=2, linewidth=1.3, label=path.label, zorder=3)
+    x, y = _path_xy(paths[0])
+    ax.plot(x[0], y[0], marker="o", markersize=8, color="black", linestyle="none",
+            label="start", zorder=6)
+    steps = max(path.steps for path in paths)
+    ax.set_title(title or f"{surface.name}: {surface.formula}, {steps} steps")
+    ax.legend(loc="best", fontsize=8, framealpha=0.85)
+    _save(figure, out)
+    return figure
+
+
+def plot_losses(paths: Sequence[Path], out: str | PathLike | None = None, *,
+                title: str | None = None) -> Any:
+    """Loss against step for several paths: f − f* on a log axis when the surface has a
+    minimum f*, else f itself on a symmetric-log axis (a saddle's loss goes to −∞).
+
+    paths: Paths on one surface. out: PNG file to write. Returns the Figure.
+    """
+    surface = _common_surface(paths)
+    figure = _figure(7.5, 4.5)
+    ax = figure.add_subplot()
+    best = surface.global_minimum
+    floor = math.inf
+    for path in paths:
+        steps = np.arange(len(path.losses))
+        if best is not None:
+            gap = path.losses - best.value
+            positive = gap[gap > 0]
+            if positive.size:
+                floor = min(floor, float(positive.min()))
+            # An exact zero would vanish from a log axis: draw it at the bottom instead.
+            shown = np.where(gap > 0, gap, 1e-300)
+        else:
+            shown = path.losses
+        line = ax.plot(steps, shown, linewidth=1.3, label=path.label)[0]
+        finite = np.nonzero(np.isfinite(shown))[0]
+        if path.diverged and finite.size:
+            # The last finite loss before the blow-up, marked so the line's end is explained.
+            ax.plot(steps[finite[-1]], shown[finite[-1]], marker="X", markersize=9,
+                    color=line.get_color(), markeredgecolor="black", linestyle="none")
+    if best is not None:
+        ax.set_yscale("log")
+        if math.isfinite(floor):
+            ax.set_ylim(bottom=max(floor, 1e-20) / 2)
+        ax.set_ylabel(r"$f - f^*$")
+    else:
+        ax.set_yscale("symlog")
+        # Unbounded below: a blow-up to −1e300 would squash everything else into one line.
+        finite = np.concatenate([p.losses[np.isfinite(p.losses)] for p in paths])
+        low, high = float(finite.min()), float(finite.max())
+        ax.set_ylim(min(max(low, -1e6), -1.0) * 1.5, max(min(high, 1e6), 1.0) * 1.5)
+        ax.set_ylabel("f")
+    ax.set_xlabel("step")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.set_title(title or f"{surface.name}: loss against step")
+    ax.legend(loc="best", fontsize=8)
+    _save(figure, out)
+    return figure
+
+
+def _outcome(path: Path, tol: float = 1e-2) -> str:
+    """A few words on how a 1-D descent ended, read from the path itself."""
+    if path.diverged:
+        return f"diverged at step {path.steps}"
+    minimum, distance = path.surface.nearest_minimum(path.final_point)
+    if minimum is not None and distance <= tol:
+        where = f"x = {minimum.point[0]:.2f}".replace("-0.00", "0.00")
+        if minimum.is_global:
+            return f"global minimum {where} (step {path.first_within(tol)})"
+        return f"stuck in a local minimum, {where}"
+    if path.final_loss > path.losses[0]:
+        return f"overshoots, f grows to {path.final_loss:.3g}"
+    return f"still moving after {path.steps} steps, f = {path.final_loss:.3g}"
+
+
+def plot_learning_rates(surface: str | Surface = "rough-bowl",
+                        lrs: Sequence[float] | None = None, steps: int = 30,
+                        start: Sequence[float] | None = None,
+                        out: str | PathLike | None = None) -> Any:
+    """Gradient descent on a 1-D surface with a learning rate too small, right, and too large:
+    three panels, each with the curve and the steps drawn on it (colour = step number).
+
+    lrs: three learning rates (default: the surface's `lr_demo`, e.g. the rough bowl's
+    (0.01, 0.08, 1.05)). Each panel's title says what happened, read from the path.
+    Returns the Figure; out: PNG file to write.
+    """
+    surface = get_surface(surface)
+    if surface.dim != 1:
+        raise ValueError(
+            f"plot_learning_rates needs a 1-D surface, {surface.name!r} has {surface.dim}"
+        )
+    lrs = tuple(getattr(surface, "lr_demo", (0.01, 0.1, 1.0)) if lrs is None else lrs)
+    if len(lrs) != 3:
+        raise ValueError(f"plot_learning_rates needs three learning rates, got {list(lrs)}")
+    figure = _figure(13.0, 4.2)
+    axes = figure.subplots(1, 3)
+    low, high = surface.window[0]
+    for ax, lr, verdict in zip(axes, lrs, ("too small", "right", "too large"), strict=True):
+        path = descend(surface, "sgd", start, steps, lr=lr)
+        x = _visible(path.points)[:, 0]
+        # Widen the view to show the first overshoots, but not a flight to infinity.
+        seen = x[np.isfinite(x) & (np.abs(x) < 3 * max(abs(low), abs(high)))]
+        reach = float(np.abs(seen).max()) if seen.size else 0.0
+        left, right = min(low, -reach), max(high, reach)
+        grid = np.linspace(left, right, 800)
+        curve = _curve(surface, grid)
+        ax.plot(grid, curve, color="0.3", linewidth=1.2)
+        fx = np.where(np.isnan(x), np.nan, path.losses)
+        ax.plot(x, fx, color="tab:red", linewidth=0.7, alpha=0.6)
+        ax.scatter(x, fx, c=np.arange(len(x)), cmap="plasma", s=18, zorder=3)
+        ax.plot(x[0], fx[0], marker="o", markersize=8, color="black", linestyle="none")
+        for minimum in surface.minima:
+            style = dict(marker="*", markersize=12, color="gold") if minimum.is_global else \
+                dict(marker="o", markersize=4, color="white")
+            ax.plot(minimum.point[0], minimum.value, markeredgecolor="black", linestyle="none",
+                    zorder=4, **style)
+        ax.set_xlim(left, right)
+        ax.set_ylim(-0.05 * curve.max(), 1.05 * curve.max())
+        ax.set_title(f"lr = {lr:g} ({verdict}):\n{_outcome(path)}", fontsize=10)
+        ax.set_xlabel("x")
+    axes[0].set_ylabel("f(x)")
+    figure.suptitle(f"Gradient descent on {surface.formula}, {steps} steps")
+    _save(figure, out)
+    return figure
+
+
+def _curve(surface: Surface, x: np.ndarray) -> np.ndarray:
+    from steepest.autograd.grad_mode import no_grad
+    from steepest.tensor import Tensor
+
+    with no_grad():
+        return surface.f(Tensor(np.asarray(x, dtype=np.float64))).data
+
+
+def animate_race(paths: Sequence[Path], out: str | PathLike, *, frames: int = 30,
+                 fps: int = 10, dpi: int = 80, resolution: int = 120) -> Any:
+    """An animated GIF of a race: the paths grow on the contour map, `frames` frames in all
+    (steps are sampled evenly, so a long race stays a small file). Returns the Figure."""
+    from matplotlib.animation import PillowWriter
+
+    surface = _common_surface(paths)
+    if frames < 1:
+        raise ValueError(f"animate_race: frames must be >= 1, got {frames}")
+    figure = _figure(6.0, 5.0, dpi=dpi)
+    ax = figure.add_subplot()
+    _draw_surface(ax, surface, resolution)
+    tracks = [_path_xy(path) for path in paths]
+    lines = [ax.plot([], [], marker="o", markersize=2, linewidth=1.3, label=path.label)[0]
+             for path in paths]
+    heads = [ax.plot([], [], marker="o", markersize=6, color=line.get_color(),
+                     markeredgecolor="black", linestyle="none")[0] for line in lines]
+    ax.legend(loc="upper right", fontsize=7, framealpha=0.85)
+    longest = max(len(x) for x, _ in tracks)
+    shown = np.unique(np.linspace(0, longest - 1, frames).round().astype(int))
+    # Lay the figure out once: re-running the layout engine on every frame costs more than
+    # drawing it. One savefig per frame through the writer (FuncAnimation would draw thrice).
+    ax.set_title(f"{surface.name}: step {longest - 1}")
+    figure.canvas.draw()
+    figure.set_layout_engine("none")
+    writer = PillowWriter(fps=fps)
+    with writer.saving(figure, out, dpi):
+        for end in shown:
+            for (x, y), line, head in zip(tracks, lines, heads, strict=True):
+                last = min(int(end), len(x) - 1)
+                line.set_data(x[: last + 1], y[: last + 1])
+                head.set_data(x[last: last + 1], y[last: last + 1])
+            ax.set_title(f"{surface.name}: step {end}")
+            writer.grab_frame()
+    return figure
