@@ -41,15 +41,20 @@ torch.set_num_threads(ARGS.threads)
 LR = 0.01
 
 
-def median_ms(step, repeats: int) -> float:
-    for _ in range(max(5, repeats // 10)):
-        step()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return 1000 * float(np.median(times))
+def interleaved_medians_ms(steps: dict, repeats: int, rounds: int = 10) -> dict:
+    """Median time per step of each implementation, timed in alternating rounds so that a
+    slow spell of the machine (this is a shared 2-core VM) falls on all of them alike."""
+    for step in steps.values():
+        for _ in range(max(5, repeats // 10)):
+            step()
+    samples = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            for _ in range(max(1, repeats // rounds)):
+                start = time.perf_counter()
+                step()
+                samples[name].append(time.perf_counter() - start)
+    return {name: 1000 * float(np.median(times)) for name, times in samples.items()}
 
 
 # ----------------------------------------------------------------------------- models
@@ -214,9 +219,12 @@ def main() -> int:
         model = build()
         torch_model = build_torch()
         copy_weights(model, torch_model)
-        t_st = median_ms(steepest_step(model, x, y), ARGS.repeats)
-        t_torch = median_ms(torch_step(torch_model, x, y), ARGS.repeats)
-        t_np = median_ms(numpy_step(build(), x, y), ARGS.repeats) if has_numpy else float("nan")
+        steps = {"steepest": steepest_step(model, x, y), "torch": torch_step(torch_model, x, y)}
+        if has_numpy:
+            steps["numpy"] = numpy_step(build(), x, y)
+        medians = interleaved_medians_ms(steps, ARGS.repeats)
+        t_st, t_torch = medians["steepest"], medians["torch"]
+        t_np = medians.get("numpy", float("nan"))
         np_cell = f"{t_np:8.3f}" if has_numpy else f"{'-':>8}"
         ratio_np = f"{t_st / t_np:8.2f}" if has_numpy else f"{'-':>8}"
         print(f"| {name:36} | {t_st:11.3f} | {t_torch:10.3f} | {np_cell} | "

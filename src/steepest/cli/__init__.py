@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser(
         "train", help="train a model (default: an MLP on MNIST-1D, generated locally)"
     )
-    train.add_argument("--epochs", type=_positive_int, default=10)
+    train.add_argument("--epochs", type=_positive_int, default=20)
     train.add_argument("--lr", type=_positive_float, default=0.1, help="learning rate η")
     train.add_argument("--batch-size", type=_positive_int, default=100)
     train.add_argument("--hidden", type=_positive_int, default=100, help="hidden units per layer")

@@ -9,6 +9,7 @@ import numpy as np
 import steepest.nn.functional as F
 from steepest.autograd.grad_mode import no_grad
 from steepest.nn.module import Module
+from steepest.optim import SGD
 from steepest.tensor import Tensor
 
 
@@ -37,8 +38,7 @@ def train_classifier(model: Module, x: np.ndarray, y: np.ndarray, x_test: np.nda
     test accuracy.
     """
     rng = np.random.default_rng(seed)
-    params = [p for p in model.parameters() if p.requires_grad]
-    lr = float(lr)  # a NumPy float64 here would turn float32 weights into float64
+    optimizer = SGD([p for p in model.parameters() if p.requires_grad], lr=float(lr))
     history = []
     for epoch in range(1, epochs + 1):
         model.train()
@@ -46,13 +46,10 @@ def train_classifier(model: Module, x: np.ndarray, y: np.ndarray, x_test: np.nda
         losses = []
         for start in range(0, len(x), batch_size):
             batch = order[start:start + batch_size]
-            for p in params:
-                p.grad = None
+            optimizer.zero_grad()
             loss = F.cross_entropy(model(Tensor(x[batch])), y[batch])
             loss.backward()
-            with no_grad():
-                for p in params:
-                    p.data -= lr * p.grad
+            optimizer.step()
             losses.append(loss.item())
         test_loss, test_acc = evaluate_classifier(model, x_test, y_test)
         record = dict(epoch=epoch, train_loss=float(np.mean(losses)), test_loss=test_loss,
