@@ -520,3 +520,27 @@ def test_numerical_grad_matches_analytic(name, fn, make) -> None:
     for n, a in zip(numerical, analytic, strict=True):
         assert np.abs(a).max() > 0.1  # a zero gradient would match trivially
         np.testing.assert_allclose(n, a, rtol=1e-6, atol=1e-8)
+
+
+# ----------------------------------------------------------------------------- review findings
+def test_transpose_and_permute_with_negative_axes_match_torch():
+    import torch
+
+    x = np.random.default_rng(3).standard_normal((2, 3, 4))
+    upstream = np.random.default_rng(4).standard_normal((4, 2, 3))
+    for make, make_torch in [
+        (lambda t: t.permute(-1, 0, 1), lambda t: t.permute(-1, 0, 1)),
+        (lambda t: t.permute(2, -3, -2), lambda t: t.permute(2, -3, -2)),
+    ]:
+        ours = st.Tensor(x.copy(), requires_grad=True)
+        theirs = torch.tensor(x, requires_grad=True)
+        (make(ours) * st.Tensor(upstream)).sum().backward()
+        (make_torch(theirs) * torch.tensor(upstream)).sum().backward()
+        np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_float64_numpy_scalars_in_keywords_and_0d_arrays_keep_float32():
+    x = st.Tensor(np.linspace(0, 1, 6, dtype=np.float32), requires_grad=True)
+    assert x.clip(np.float64(0.2), np.float64(0.8)).dtype == np.float32
+    assert (x * np.array(2.0)).dtype == np.float32
+    assert (np.array(2.0) * x).dtype == np.float32

@@ -575,3 +575,19 @@ def test_errors(case):
     _, call, error, message = case
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("ignore_index", [0, 2])
+def test_cross_entropy_ignores_an_in_range_ignore_index_like_torch(reduction, ignore_index):
+    logits = np.random.default_rng(5).standard_normal((6, 3))
+    target = np.array([0, 1, 2, 0, 2, 1])
+    ours = steepest.Tensor(logits.copy(), requires_grad=True)
+    theirs = torch.tensor(logits, requires_grad=True)
+    loss = F.cross_entropy(ours, target, ignore_index=ignore_index, reduction=reduction)
+    expected = torch.nn.functional.cross_entropy(theirs, torch.from_numpy(target),
+                                                 ignore_index=ignore_index, reduction=reduction)
+    loss.backward()
+    expected.backward()
+    assert_close(loss, expected, np.float64)
+    assert_close(ours.grad, theirs.grad, np.float64)

@@ -57,11 +57,14 @@ class Function:
                 needs.append(x.requires_grad)
                 any_needs = any_needs or x.requires_grad
             else:
-                if isinstance(x, np.generic):
+                if isinstance(x, np.generic) or (isinstance(x, np.ndarray) and x.ndim == 0):
                     # A NumPy float64 scalar would silently promote float32 arrays (NEP 50).
                     x = x.item()
                 arrays.append(x)
                 needs.append(False)
+        for name, value in params.items():
+            if isinstance(value, np.generic):
+                params[name] = value.item()
         ctx = cls.__new__(cls)
         record = any_needs and _GradMode.enabled
         ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
@@ -86,6 +89,11 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
             axes.append(extra + i)
     if axes:
         grad = grad.sum(axis=tuple(axes), keepdims=True)
+    if extra < 0 or grad.shape[extra:] != tuple(shape):
+        raise RuntimeError(
+            f"internal error: a backward returned a gradient of shape {grad.shape} for an input "
+            f"of shape {shape}; it cannot be summed back (please report this)"
+        )
     return grad.reshape(shape)
 
 

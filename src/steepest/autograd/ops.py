@@ -265,8 +265,9 @@ class Transpose(Function):
 
     @staticmethod
     def forward(ctx, x, axes=None):
-        ctx.axes = axes
-        return np.transpose(x, axes)
+        # Negative axes normalised: argsort of (-1, 0, 1) is not the inverse permutation.
+        ctx.axes = None if axes is None else tuple(a % x.ndim for a in axes)
+        return np.transpose(x, ctx.axes)
 
     @staticmethod
     def backward(ctx, grad_out):

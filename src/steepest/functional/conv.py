@@ -156,7 +156,10 @@ class Conv2dOp(Function):
             grad_b = grad_out.sum(axis=(0, 2, 3))
         if need_w:
             # cols · goᵀ, then a transpose of the small result: faster than go · colsᵀ here.
-            grad_w = np.matmul(ctx.cols, go.transpose(0, 2, 1)).transpose(0, 2, 1).reshape(w_shape)
+            product = np.matmul(ctx.cols, go.transpose(0, 2, 1)).transpose(0, 2, 1)
+            # Copied once into a fresh array, which the weight's .grad can then own as it is.
+            grad_w = np.empty(w_shape, dtype=product.dtype)
+            grad_w.reshape(product.shape)[...] = product
             if ctx.one_d:
                 grad_w = grad_w[:, :, 0, :]
         if need_x:

@@ -419,7 +419,9 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
         _check_index_target(target_array, input_shape, loss)
         if (weight_array is None and not label_smoothing and reduction != "none"
                 and x.ndim == 2 and not unbatched and target_array.size
-                and target_array.min() >= 0 and target_array.max() < n_classes):
+                and target_array.min() >= 0 and target_array.max() < n_classes
+                and not (0 <= ignore_index < n_classes
+                         and (target_array == ignore_index).any())):
             return _SoftmaxCrossEntropy.apply(x, target_array, reduction=reduction)
         _check_class_range(target_array, n_classes, ignore_index, loss)
         out = _ClassIndexNLL.apply(

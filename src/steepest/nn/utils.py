@@ -101,8 +101,11 @@ def clip_grads_with_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float
     total = total_norm.data if isinstance(total_norm, Tensor) else np.asarray(total_norm)
     # Keep the coefficient in the norm's dtype, as PyTorch does (float32 stays float32).
     coef = np.minimum(float(max_norm) / (total + 1e-6), 1.0)
-    for grad in grads:
-        grad *= coef
+    # A non-finite norm gives coef 0 or nan, and inf·0 = nan: that is the documented outcome
+    # (as in PyTorch) when error_if_nonfinite is off, not something to warn about.
+    with np.errstate(invalid="ignore"):
+        for grad in grads:
+            grad *= coef
 
 
 def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import numbers
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
@@ -55,6 +55,7 @@ def check_number(value: Any, what: str, *, low: float = 0.0, high: float | None 
 
 
 def check_bool(value: Any, what: str) -> None:
+    """Raise TypeError unless `value` is a bool (a flag given as "yes" or 1 is a mistake)."""
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"Invalid {what}: {value!r} (must be True or False)")
 
@@ -427,7 +428,3 @@ _SET_MESSAGE = (
     "tensors in sets will change between runs. Please use a list instead."
 )
 
-
-def params_of(param_groups: Iterable[Mapping[str, Any]]) -> list[Tensor]:
-    """Every parameter of the given groups, in order."""
-    return [p for group in param_groups for p in group["params"]]

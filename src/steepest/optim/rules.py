@@ -255,6 +255,7 @@ class AdadeltaState(NamedTuple):
 
 
 def adadelta_init(param: np.ndarray) -> AdadeltaState:
+    """t = 0, E[g²] = E[Δ²] = 0 (arrays shaped like param)."""
     return AdadeltaState(0, np.zeros_like(param), np.zeros_like(param))
 
 
@@ -301,6 +302,7 @@ class RMSpropState(NamedTuple):
 
 def rmsprop_init(param: np.ndarray, momentum: float = 0.0, centered: bool = False
                  ) -> RMSpropState:
+    """t = 0, E[g²] = 0; the momentum buffer and E[g] (zeros) only when momentum / centered."""
     return RMSpropState(
         0,
         np.zeros_like(param),
@@ -372,6 +374,7 @@ class AdamState(NamedTuple):
 
 
 def adam_init(param: np.ndarray, amsgrad: bool = False) -> AdamState:
+    """t = 0, m = v = 0 (arrays shaped like param); AMSGrad's running max (zeros) if amsgrad."""
     return AdamState(0, np.zeros_like(param), np.zeros_like(param),
                      np.zeros_like(param) if amsgrad else None)
 
@@ -460,6 +463,7 @@ class NAdamState(NamedTuple):
 
 
 def nadam_init(param: np.ndarray) -> NAdamState:
+    """t = 0, Π μ = 1, m = v = 0 (arrays shaped like param)."""
     return NAdamState(0, 1.0, np.zeros_like(param), np.zeros_like(param))
 
 
