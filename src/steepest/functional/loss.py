@@ -94,6 +94,19 @@ def _check_index_target(target: np.ndarray, input_shape: tuple, loss: str) -> No
         )
 
 
+def _class_arguments(input, target, weight, reduction, loss: str):
+    """Checked arguments of a classification loss: (x, unbatched, C, weight (C,) or None,
+    target array). x: (N, C, *) or (C,) for one sample (then `unbatched`)."""
+    _check_reduction(reduction, loss)
+    x = _input_tensor(input, loss)
+    if x.ndim == 0:
+        raise ValueError(f"{loss}: input must have a class axis, got a scalar (shape ())")
+    unbatched = x.ndim == 1
+    n_classes = x.shape[0] if unbatched else x.shape[1]
+    weight_array = _class_weight(weight, n_classes, x.dtype, loss)
+    return x, unbatched, n_classes, weight_array, _array(target)
+
+
 def _check_class_range(target: np.ndarray, n_classes: int, ignore_index: int | None,
                        loss: str) -> None:
     """Reject indices outside 0..C-1: NumPy would silently wrap a negative one."""
@@ -387,16 +400,10 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
     ignored (N·d1·... without weights); over probabilities it divides by N·d1·....
     """
     loss = "cross_entropy"
-    _check_reduction(reduction, loss)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{loss}: label_smoothing must be in [0, 1], got {label_smoothing}")
-    x = _input_tensor(input, loss)
-    if x.ndim == 0:
-        raise ValueError(f"{loss}: input must have a class axis, got a scalar (shape ())")
-    unbatched = x.ndim == 1
-    n_classes = x.shape[0] if unbatched else x.shape[1]
-    weight_array = _class_weight(weight, n_classes, x.dtype, loss)
-    target_array = _array(target)
+    x, unbatched, n_classes, weight_array, target_array = _class_arguments(
+        input, target, weight, reduction, loss)
     soft = target_array.dtype.kind == "f" and target_array.shape == x.shape
     if unbatched:
         x = x.reshape(1, n_classes)
@@ -444,14 +451,8 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100,
     that are not ignored. Returns () or (N, *) for 'none'.
     """
     loss = "nll_loss"
-    _check_reduction(reduction, loss)
-    x = _input_tensor(input, loss)
-    if x.ndim == 0:
-        raise ValueError(f"{loss}: input must have a class axis, got a scalar (shape ())")
-    unbatched = x.ndim == 1
-    n_classes = x.shape[0] if unbatched else x.shape[1]
-    weight_array = _class_weight(weight, n_classes, x.dtype, loss)
-    target_array = _array(target)
+    x, unbatched, n_classes, weight_array, target_array = _class_arguments(
+        input, target, weight, reduction, loss)
     _check_index_target(target_array, x.shape, loss)
     _check_class_range(target_array, n_classes, ignore_index, loss)
     if unbatched:

@@ -17,7 +17,6 @@ from functools import cached_property
 import numpy as np
 
 from steepest.autograd import ops
-from steepest.autograd.function import Function
 from steepest.autograd.grad_mode import no_grad
 from steepest.tensor import Tensor
 
@@ -29,18 +28,13 @@ __all__ = [
 
 
 # ----------------------------------------------------------------- a primitive the surfaces need
-class _ConeSqrt(Function):
+class _ConeSqrt(ops.Sqrt):
     """z = √x for x >= 0;  dz/dx = 1 / (2z), and 0 at x = 0.
 
     Kink convention: Ackley's √(x² + y²) is a cone at its global minimum, where the derivative
     does not exist; 0 is in its subdifferential there (it is a minimum), so the gradient at the
     tip is 0 instead of the 0·∞ = NaN that the plain chain rule would give.
     """
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.out = np.sqrt(x)
-        return ctx.out
 
     @staticmethod
     def backward(ctx, grad_out):
