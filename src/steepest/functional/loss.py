@@ -402,6 +402,14 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
     loss = "cross_entropy"
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{loss}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    if (weight is None and not label_smoothing and reduction in ("mean", "sum")
+            and isinstance(input, Tensor) and input.ndim == 2 and input.dtype.kind == "f"
+            and isinstance(target, np.ndarray) and target.dtype.kind in "iu"
+            and target.shape == input.shape[:1] and target.size
+            and target.min() >= 0 and target.max() < input.shape[1]
+            and not (0 <= ignore_index < input.shape[1] and (target == ignore_index).any())):
+        # The common case, decided before the general checks it cannot fail.
+        return _SoftmaxCrossEntropy.apply(input, target, reduction=reduction)
     x, unbatched, n_classes, weight_array, target_array = _class_arguments(
         input, target, weight, reduction, loss)
     soft = target_array.dtype.kind == "f" and target_array.shape == x.shape
@@ -424,12 +432,6 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
     else:
         input_shape = (n_classes,) if unbatched else x.shape
         _check_index_target(target_array, input_shape, loss)
-        if (weight_array is None and not label_smoothing and reduction != "none"
-                and x.ndim == 2 and not unbatched and target_array.size
-                and target_array.min() >= 0 and target_array.max() < n_classes
-                and not (0 <= ignore_index < n_classes
-                         and (target_array == ignore_index).any())):
-            return _SoftmaxCrossEntropy.apply(x, target_array, reduction=reduction)
         _check_class_range(target_array, n_classes, ignore_index, loss)
         out = _ClassIndexNLL.apply(
             x, target=target_array.reshape(1) if unbatched else target_array,
