@@ -10,11 +10,11 @@ $(BIN)/activate:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(VENV)/.installed-run: pyproject.toml | $(BIN)/activate
-	$(BIN)/python -m pip install -q -e ".[data]"
+	$(BIN)/python -m pip install -q -e ".[data,train]"
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/activate
-	$(BIN)/python -m pip install -q -e ".[data,test]"
+	$(BIN)/python -m pip install -q -e ".[test]"
 	touch $@ $(VENV)/.installed-run
 
 run: $(VENV)/.installed-run

@@ -38,20 +38,111 @@ def test_minibatch_gradient_descent_learns_mnist1d(mnist1d):
     assert all(p.dtype == np.float32 for p in model.parameters())
 
 
-def test_train_command_prints_each_epoch(capsys):
-    assert main(["train", "--epochs", "2", "--hidden", "16"]) == 0
+def _train(tmp_path, *args):
+    return main(["train", "--db", str(tmp_path / "runs.db"), "--no-progress", *args])
+
+
+def test_train_command_trains_records_and_checkpoints(tmp_path, capsys):
+    from steepest.io import load_checkpoint
+    from steepest.store import RunStore
+
+    assert _train(tmp_path, "--epochs", "3", "--width", "16", "--checkpoint-dir",
+                  str(tmp_path / "ckpt")) == 0
     out = capsys.readouterr().out
-    assert out.count("test accuracy") == 2
-    assert "MLP 40-16-16-10" in out
+    assert "epoch    3" in out and "test accuracy" in out
+    assert "run #1 recorded" in out
+    record = RunStore(tmp_path / "runs.db").run(1)
+    assert record.status == "finished" and record.config["width"] == 16
+    assert record.config["optimizer"] == "adam" and record.config["lr"] == 0.01
+    assert 0.2 < record.results["test_accuracy"] <= 1
+    checkpoint = load_checkpoint(tmp_path / "ckpt" / "last.safetensors")
+    assert checkpoint.epoch == 3 and checkpoint.step == 120
+    assert checkpoint.model_state["1.weight"].shape == (16, 40)
+
+
+def test_config_file_sets_options_and_the_command_line_wins(tmp_path, capsys):
+    from steepest.store import RunStore
+
+    config = tmp_path / "run.toml"
+    config.write_text('model = "logreg"\noptimizer = "sgd"\nlr = 0.5\nbatch-size = 50\n'
+                      "steps = 30\nseed = 4\n")
+    assert _train(tmp_path, "--config", str(config), "--lr", "0.25", "--no-checkpoint") == 0
+    record = RunStore(tmp_path / "runs.db").run(1)
+    assert record.config["model"] == "logreg" and record.config["optimizer"] == "sgd"
+    assert record.config["lr"] == 0.25 and record.config["batch_size"] == 50
+    assert record.results["steps"] == 30
+
+
+def test_resume_continues_the_same_run_exactly(tmp_path, capsys):
+    from steepest.store import RunStore
+
+    assert _train(tmp_path, "--steps", "100", "--width", "16", "--seed", "2",
+                  "--checkpoint-dir", str(tmp_path / "whole")) == 0
+    assert _train(tmp_path, "--steps", "60", "--width", "16", "--seed", "2",
+                  "--checkpoint-dir", str(tmp_path / "part")) == 0
+    assert _train(tmp_path, "--resume", str(tmp_path / "part" / "last.safetensors"),
+                  "--steps", "100") == 0
+    store = RunStore(tmp_path / "runs.db")
+    assert [r.id for r in store.runs()] == [1, 2]  # the resumed run continued run 2
+    whole, resumed = store.metrics(1, scope="step"), store.metrics(2, scope="step")
+    np.testing.assert_array_equal(whole["loss"][1], resumed["loss"][1])
+    assert store.run(2).results["test_accuracy"] == store.run(1).results["test_accuracy"]
 
 
 @pytest.mark.parametrize("args, message", [
-    (["train", "--lr", "-1"], "expected a positive number, got -1.0"),
-    (["train", "--epochs", "two"], "expected a positive integer, got 'two'"),
+    (["--lr", "-1"], "argument --lr: expected a number > 0, got '-1'"),
+    (["--epochs", "two"], "argument --epochs: expected an integer, got 'two'"),
+    (["--optimizer", "sgdd"], "unknown optimizer 'sgdd'"),
+    (["--schedule", "sometimes"], "unknown schedule 'sometimes'"),
+    (["--data", "imagenet"], "--data: unknown dataset 'imagenet'"),
+    (["--data", "missing.npz"], "missing.npz"),
+    (["--data", "mnist", "--data-dir", "nowhere"], "train-images-idx3-ubyte"),
+    (["--model", "resnet"], "unknown model 'resnet'"),
+    (["--model", "cnn", "--depth", "5"], "--depth applies to --model mlp, not --model cnn"),
+    (["--augment", "rotate"], "--augment: unknown augmentation 'rotate'"),
+    (["--epochs", "2", "--steps", "3"], "give epochs or steps, not both"),
+    (["--resume", "nothing.safetensors"], "--resume nothing.safetensors: no such file"),
+    (["--config", "nothing.toml"], "--config nothing.toml: no such file"),
+])
+def test_user_mistakes_get_one_line_and_exit_2(tmp_path, capsys, args, message):
+    assert _train(tmp_path, *args) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_bad_config_key_and_foreign_files_are_named(tmp_path, capsys):
+    config = tmp_path / "bad.toml"
+    config.write_text("learning_rate = 0.1\n")
+    assert _train(tmp_path, "--config", str(config)) == 2
+    assert "unknown key 'learning_rate'" in capsys.readouterr().err
+    config.write_text("lr = -3\n")
+    assert _train(tmp_path, "--config", str(config)) == 2
+    assert "lr: expected a number > 0" in capsys.readouterr().err
+    text = tmp_path / "notes.safetensors"
+    text.write_text("not a checkpoint")
+    assert _train(tmp_path, "--resume", str(text)) == 2
+    assert "notes.safetensors" in capsys.readouterr().err
+    db = tmp_path / "text.db"
+    db.write_text("this is not sqlite " * 100)
+    assert main(["train", "--db", str(db), "--steps", "1"]) == 2
+    assert "--db" in capsys.readouterr().err
+
+
+def test_divergence_is_one_line_and_exit_1(tmp_path, capsys):
+    code = _train(tmp_path, "--optimizer", "sgd", "--lr", "1e30", "--steps", "50")
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "training diverged" in err and "learning rate" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--lr", "0"], "expected a number > 0, got '0'"),
     (["train", "--optimizer-typo", "adam"], "unrecognized arguments: --optimizer-typo"),
     (["no-such-command"], "invalid choice: 'no-such-command'"),
 ])
-def test_user_mistakes_get_one_line_and_exit_2(args, message):
+def test_mistakes_in_a_real_process_have_no_traceback(args, message):
     result = subprocess.run([sys.executable, "-m", "steepest", *args], capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 2

@@ -285,3 +285,10 @@ def test_repr_of_a_small_model_is_torchs():
 
 def test_repr_of_nested_modules_is_torchs():
     assert repr(Block()) == repr(TorchBlock()).replace("TorchBlock", "Block")
+
+
+def test_replacing_a_sequential_layer_keeps_its_place():
+    seq = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    seq[0] = nn.Linear(2, 3)
+    assert list(seq._modules) == ["0", "1", "2"]
+    assert seq(st.ones(4, 2)).shape == (4, 1)

@@ -1,5 +1,47 @@
-"""Datasets that work offline."""
+"""Data: datasets as NumPy arrays, seeded batches (`DataLoader`), and augmentation.
 
-from steepest.data.mnist1d import load_mnist1d
+`steepest.data.augment` holds the transforms; its public names are re-exported here too.
+"""
 
-__all__ = ["load_mnist1d"]
+from steepest.data import augment
+from steepest.data.augment import (
+    AUGMENTATIONS,
+    TTA_VIEWS,
+    ColorJitter,
+    Compose,
+    Cutout,
+    GaussianNoise,
+    Mixup,
+    RandomAffine,
+    RandomCrop,
+    RandomErasing,
+    RandomHorizontalFlip,
+    RandomResizedCrop,
+    build_augmentation,
+    evaluate_tta,
+    tta_predict,
+)
+from steepest.data.datasets import (
+    DATASETS,
+    Split,
+    default_data_dir,
+    load_arrays,
+    load_cifar10,
+    load_dataset,
+    load_digits,
+    load_fashion_mnist,
+    load_mnist,
+    load_mnist1d,
+    mnist1d_cache_path,
+    read_idx,
+)
+from steepest.data.loader import ArrayDataset, DataLoader, random_split, train_val_split
+
+__all__ = [
+    "AUGMENTATIONS", "ArrayDataset", "ColorJitter", "Compose", "Cutout", "DATASETS",
+    "DataLoader", "GaussianNoise", "Mixup", "RandomAffine", "RandomCrop", "RandomErasing",
+    "RandomHorizontalFlip", "RandomResizedCrop", "Split", "TTA_VIEWS", "augment",
+    "build_augmentation", "default_data_dir", "evaluate_tta", "load_arrays", "load_cifar10",
+    "load_dataset", "load_digits", "load_fashion_mnist", "load_mnist", "load_mnist1d",
+    "mnist1d_cache_path", "random_split", "read_idx", "train_val_split", "tta_predict",
+]

@@ -34,14 +34,19 @@ class Module:
             raise RuntimeError(
                 f"{type(self).__name__}: call super().__init__() before assigning attributes"
             )
-        for store in (self._parameters, self._buffers, self._modules):
-            store.pop(name, None)
         if isinstance(value, Parameter):
-            self._parameters[name] = value
+            target = self._parameters
         elif isinstance(value, Module):
-            self._modules[name] = value
+            target = self._modules
         elif name in self.__dict__.get("_buffer_names", ()):
-            self._buffers[name] = value
+            target = self._buffers
+        else:
+            target = None
+        for store in (self._parameters, self._buffers, self._modules):
+            if store is not target:  # the same kind keeps its place: `seq[0] = ...` stays first
+                store.pop(name, None)
+        if target is not None:
+            target[name] = value
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:

@@ -8,12 +8,14 @@ from typing import Any
 from steepest.optim import rules
 from steepest.optim.adaptive import Adadelta, Adagrad, Adam, AdamW, NAdam, RMSprop
 from steepest.optim.optimizer import Optimizer
+from steepest.optim.registry import OPTIMIZERS, SCHEDULES, make_optimizer, make_scheduler
 from steepest.optim.search import RandomSearch
 from steepest.optim.sgd import SGD
 
 __all__ = [
-    "SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "NAdam", "Optimizer", "RMSprop",
-    "RandomSearch", "lr_scheduler", "rules",
+    "OPTIMIZERS", "SCHEDULES", "SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "NAdam",
+    "Optimizer", "RMSprop", "RandomSearch", "lr_scheduler", "make_optimizer", "make_scheduler",
+    "rules",
 ]
 
 

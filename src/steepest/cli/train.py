@@ -1,0 +1,299 @@
+"""`steepest train`: options, a TOML config, and friendly errors; the work is `train.fit`.
+
+Every option has the same key in a `--config` TOML file (dashes or underscores); the command
+line wins over the file, and the file over the defaults. `--resume CHECKPOINT` rebuilds the run
+from the config stored in the checkpoint, so only what should change (say `--steps`) is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from steepest.cli import UsageError
+
+DEFAULTS: dict[str, Any] = {
+    "data": "mnist1d", "data_dir": None, "model": "mlp", "depth": 2, "width": 100,
+    "activation": "relu", "init": "default", "batch_norm": False, "residual": False,
+    "dropout": 0.0, "optimizer": "adam", "lr": 1e-2, "weight_decay": None, "schedule": "constant",
+    "batch_size": 100, "epochs": None, "steps": 8000, "val_split": 0.0, "early_stopping": None,
+    "restore_best": False, "augment": "", "grad_accumulation": 1, "clip_grad_norm": None,
+    "ema": None, "seed": 0, "checkpoint_dir": None, "checkpoint_every": None,
+    "no_checkpoint": False, "db": None, "name": None, "progress": True,
+}
+
+
+def _int(low: int) -> Any:
+    def parse(text: Any) -> int:
+        try:
+            value = int(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if isinstance(text, float) and text != value:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}")
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {value}")
+        return value
+    return parse
+
+
+def _float(low: float, *, inclusive: bool = True, high: float | None = None) -> Any:
+    def parse(text: Any) -> float:
+        try:
+            value = float(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        bad = not math.isfinite(value) or value < low or (not inclusive and value == low)
+        if bad or (high is not None and value >= high):
+            bound = f"{'>=' if inclusive else '>'} {low:g}"
+            if high is not None:
+                bound += f" and < {high:g}"
+            raise argparse.ArgumentTypeError(f"expected a number {bound}, got {text!r}")
+        return value
+    return parse
+
+
+def _batch_size(text: Any) -> int | None:
+    if str(text).lower() == "full":
+        return None
+    return _int(1)(text)
+
+
+def _bool(text: Any) -> bool:
+    if isinstance(text, bool):
+        return text
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+# key -> (converter, help). Converters check config values and command-line strings alike.
+OPTIONS: dict[str, tuple[Any, str]] = {
+    "data": (str, "mnist1d, digits, mnist, fashion-mnist, cifar10, or a .npz/.csv file"),
+    "data_dir": (str, "folder holding the MNIST/Fashion-MNIST/CIFAR-10 files"),
+    "model": (str, "mlp, logreg, cnn or lenet"),
+    "depth": (_int(1), "hidden layers of the MLP"),
+    "width": (_int(1), "units per hidden layer of the MLP"),
+    "activation": (str, "activation of the MLP: relu, tanh, sigmoid, ..."),
+    "init": (str, "initialisation: default, xavier, he, normal:<std>"),
+    "batch_norm": (_bool, "batch norm after each hidden layer of the MLP"),
+    "residual": (_bool, "skip connections around the MLP's hidden layers (the MNIST-1D "
+                        "paper's MLP)"),
+    "dropout": (_float(0.0, high=1.0), "dropout probability in the MLP"),
+    "optimizer": (str, "sgd, momentum, nesterov, adagrad, adadelta, rmsprop, adam, adamw, nadam"),
+    "lr": (_float(0.0, inclusive=False), "learning rate"),
+    "weight_decay": (_float(0.0), "weight decay (L2; decoupled for adamw; default: the "
+                                  "optimizer's own)"),
+    "schedule": (str, "learning-rate schedule: constant, step, cosine, onecycle, ..."),
+    "batch_size": (_batch_size, "examples per step; 'full' for full-batch gradient descent"),
+    "epochs": (_int(1), "passes over the training data (instead of --steps)"),
+    "steps": (_int(1), "optimizer steps (default 8000, the MNIST-1D recipe)"),
+    "val_split": (_float(0.0, high=1.0), "fraction of the training data held out for validation"),
+    "early_stopping": (_int(0), "stop after this many epochs without improvement"),
+    "restore_best": (_bool, "end with the best epoch's weights"),
+    "augment": (str, "comma-separated augmentations: flip, crop, noise, mixup, ..."),
+    "grad_accumulation": (_int(1), "batches per optimizer step"),
+    "clip_grad_norm": (_float(0.0, inclusive=False), "clip the gradients' global L2 norm"),
+    "ema": (_float(0.0, inclusive=False, high=1.0), "evaluate an EMA of the weights (decay)"),
+    "seed": (_int(0), "seed of initialisation, data order, augmentation and dropout"),
+    "checkpoint_dir": (str, "folder for last.safetensors and best.safetensors"),
+    "checkpoint_every": (_int(1), "also write last.safetensors every this many steps"),
+    "no_checkpoint": (_bool, "write no checkpoints"),
+    "db": (str, "run store (default runs/steepest.db, or $STEEPEST_DB)"),
+    "name": (str, "a name for the run in the store"),
+    "progress": (_bool, "show the progress bar"),
+}
+FLAGS = ("batch_norm", "residual", "restore_best", "no_checkpoint")
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "train", help="train a model (default: an MLP on MNIST-1D with Adam, offline)",
+        description="Train a model and record the run. Defaults: the MNIST-1D reference recipe "
+                    "(MLP, Adam, lr 1e-2, batch 100, 8000 steps), generated locally.",
+    )
+    for key, (convert, help_text) in OPTIONS.items():
+        flag = "--" + key.replace("_", "-")
+        default = DEFAULTS[key]
+        shown = f"{help_text} (default: {default})" if default not in (None, "", False) else \
+            help_text
+        if key in FLAGS:
+            parser.add_argument(flag, action="store_const", const=True, default=None, help=shown)
+        elif key == "progress":
+            parser.add_argument("--no-progress", dest="progress", action="store_const",
+                                const=False, default=None, help="no progress bar")
+        else:
+            parser.add_argument(flag, type=convert, default=None, help=shown,
+                                metavar=key.upper())
+    parser.add_argument("--config", metavar="TOML", help="read options from a TOML file")
+    parser.add_argument("--resume", metavar="CHECKPOINT",
+                        help="continue the run saved in this checkpoint (last.safetensors)")
+    return parser
+
+
+def load_config(path: str) -> dict[str, Any]:
+    """Options from a TOML file, checked with the same converters as the command line."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    file = Path(path)
+    if not file.is_file():
+        raise UsageError(f"--config {path}: no such file")
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise UsageError(f"--config {path}: not valid TOML ({error})") from None
+    config = {}
+    for key, value in raw.items():
+        name = key.replace("-", "_")
+        if name not in OPTIONS or name in ("progress",):
+            known = ", ".join(k.replace("_", "-") for k in OPTIONS if k != "progress")
+            raise UsageError(f"--config {path}: unknown key {key!r}; valid keys: {known}")
+        convert = OPTIONS[name][0]
+        try:
+            config[name] = value if convert is str and isinstance(value, str) else convert(value)
+        except argparse.ArgumentTypeError as error:
+            raise UsageError(f"--config {path}: {key}: {error}") from None
+        if convert is str and not isinstance(value, str):
+            raise UsageError(f"--config {path}: {key} must be a string, got {value!r}")
+    return config
+
+
+def resolve_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Defaults, then the checkpoint's config (with --resume), the TOML file, the command line."""
+    options = dict(DEFAULTS)
+    layers = []
+    if args.resume:
+        layers.append(_checkpoint_config(args.resume))
+    if args.config:
+        layers.append(load_config(args.config))
+    layers.append({k: v for k, v in vars(args).items() if k in OPTIONS and v is not None})
+    for layer in layers:
+        if "epochs" in layer and "steps" in layer and None not in (layer["epochs"],
+                                                                    layer["steps"]):
+            raise UsageError("give epochs or steps, not both")
+        # A layer that says how long replaces the length of the layers below it.
+        if layer.get("epochs") is not None:
+            options["steps"] = None
+        if layer.get("steps") is not None:
+            options["epochs"] = None
+        options.update(layer)
+    return options
+
+
+def _checkpoint_config(path: str) -> dict[str, Any]:
+    from steepest.io import CheckpointError, load_checkpoint
+
+    if not Path(path).is_file():
+        raise UsageError(f"--resume {path}: no such file")
+    try:
+        config = load_checkpoint(path).config
+    except CheckpointError as error:
+        raise UsageError(f"--resume: {error}") from None
+    return {k: v for k, v in config.items() if k in OPTIONS}
+
+
+def run(args: argparse.Namespace) -> int:
+    options = resolve_options(args)
+    import steepest as st
+    from steepest import models
+    from steepest.data import build_augmentation, load_dataset
+    from steepest.store import RunStore, resolve_db_path
+    from steepest.train import TrainingDiverged, fit
+
+    st.manual_seed(options["seed"])
+    started = time.perf_counter()
+    try:
+        data = load_dataset(options["data"], root=options["data_dir"])
+    except FileNotFoundError as error:
+        raise UsageError(str(error).strip("'\"")) from None
+    except ValueError as error:
+        raise UsageError(f"--data: {error}") from None
+    sample_shape = tuple(data.x.shape[1:])
+    num_classes = int(max(data.y.max(), data.y_test.max())) + 1
+    print(f"data: {options['data']}, {len(data.x)} train / {len(data.x_test)} test, "
+          f"inputs {sample_shape}, {num_classes} classes "
+          f"(loaded in {time.perf_counter() - started:.1f} s)")
+    options_of_model = {"init": options["init"]}
+    mlp_only = ("depth", "width", "activation", "dropout", "batch_norm", "residual")
+    if options["model"] == "mlp":
+        options_of_model.update({k: options[k] for k in mlp_only})
+    else:
+        for key in mlp_only:
+            if options[key] != DEFAULTS[key]:
+                raise UsageError(f"--{key.replace('_', '-')} applies to --model mlp, not "
+                                 f"--model {options['model']}")
+    try:
+        model = models.build_model(options["model"], sample_shape, num_classes,
+                                   **options_of_model)
+    except (ValueError, TypeError) as error:
+        raise UsageError(f"--model {options['model']}: {error}") from None
+    try:
+        augment = build_augmentation(options["augment"], sample_shape=sample_shape,
+                                     num_classes=num_classes) if options["augment"] else None
+    except ValueError as error:
+        raise UsageError(f"--augment: {error}") from None
+
+    try:
+        store = RunStore(resolve_db_path(options["db"]))
+    except ValueError as error:
+        raise UsageError(f"--db: {error}") from None
+    config = {k: v for k, v in options.items() if k not in ("db", "progress")}
+    command = "steepest " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "steepest train"
+    run_record = _open_run(store, config, args.resume, options["name"], command)
+    checkpoint_dir = None
+    if not options["no_checkpoint"]:
+        checkpoint_dir = options["checkpoint_dir"] or (
+            Path(args.resume).parent if args.resume
+            else store.path.parent / "checkpoints" / f"run-{run_record.id}")
+    steps_text = (f"{options['steps']} steps" if options["steps"] is not None
+                  else f"{options['epochs']} epochs")
+    print(f"model: {options['model']}, {model.num_parameters()} parameters; "
+          f"{options['optimizer']} lr {options['lr']:g}, batch {options['batch_size'] or 'full'}, "
+          f"{steps_text}; run #{run_record.id} in {store.path}")
+    started = time.perf_counter()
+    try:
+        history = fit(
+            model, data, optimizer=options["optimizer"], lr=options["lr"],
+            weight_decay=options["weight_decay"],
+            schedule=None if options["schedule"] in ("constant", "none") else options["schedule"],
+            epochs=options["epochs"], steps=options["steps"], batch_size=options["batch_size"],
+            validation_split=options["val_split"], augment=augment,
+            grad_accumulation=options["grad_accumulation"],
+            clip_grad_norm=options["clip_grad_norm"], ema_decay=options["ema"],
+            early_stopping=options["early_stopping"],
+            restore_best_weights=options["restore_best"], checkpoint_dir=checkpoint_dir,
+            checkpoint_every=options["checkpoint_every"], resume=args.resume,
+            store=run_record, config=config, progress=options["progress"],
+            seed=options["seed"])
+    except TrainingDiverged as error:
+        print(f"steepest: training diverged: {error}", file=sys.stderr)
+        return 1
+    except ValueError as error:  # options that only the optimizer or schedule can check
+        raise UsageError(str(error)) from None
+    seconds = time.perf_counter() - started
+    test = history.test or {}
+    print(f"test accuracy {100 * test.get('test_accuracy', float('nan')):.1f}% "
+          f"(loss {test.get('test_loss', float('nan')):.4f}) after {history.trainer.step} steps "
+          f"in {seconds:.1f} s")
+    where = f"; checkpoints in {checkpoint_dir}" if checkpoint_dir else ""
+    print(f"run #{run_record.id} recorded in {store.path}{where}")
+    return 0
+
+
+def _open_run(store: Any, config: dict[str, Any], resume: str | None, name: str | None,
+              command: str) -> Any:
+    if resume:
+        from steepest.io import load_checkpoint
+
+        run_id = load_checkpoint(resume).extra.get("run_id")
+        if run_id is not None:
+            try:
+                return store.open_run(run_id)
+            except ValueError:
+                pass
+    return store.start_run(config, kind="train", name=name, command=command)

@@ -1,0 +1,580 @@
+"""Datasets as NumPy arrays: generated offline (MNIST-1D, digits) or read from the user's files.
+
+Nothing here downloads. Every loader returns a `Split(x, y, x_test, y_test)`: images as
+(N, C, H, W) float32 in [0, 1], signals as (N, L), labels as int64.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+
+class Split(NamedTuple):
+    """A dataset's train and test parts: x (N, *sample_shape), y (N,), x_test, y_test."""
+
+    x: np.ndarray
+    y: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        """The shape of one sample, e.g. (40,) for MNIST-1D or (1, 28, 28) for MNIST."""
+        return tuple(self.x.shape[1:])
+
+    @property
+    def num_classes(self) -> int:
+        """1 + the largest integer label in train or test (labels are 0..K-1)."""
+        labels = [a for a in (self.y, self.y_test) if a.size]
+        return int(max(int(a.max()) for a in labels)) + 1 if labels else 0
+
+
+DATASETS = ("mnist1d", "digits", "mnist", "fashion-mnist", "cifar10")
+
+_ALIASES = {
+    "mnist-1d": "mnist1d", "fashion": "fashion-mnist", "fashionmnist": "fashion-mnist",
+    "cifar-10": "cifar10", "sklearn-digits": "digits",
+}
+
+
+def default_data_dir() -> Path:
+    """Where steepest keeps data: `$STEEPEST_DATA_DIR`, else `~/.cache/steepest`."""
+    env = os.environ.get("STEEPEST_DATA_DIR")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "steepest"
+
+
+# --------------------------------------------------------------------------- MNIST-1D
+MNIST1D_DEFAULT_SEED = 42  # the seed of `mnist1d.data.get_dataset_args()`: the published data
+_MNIST1D_KEYS = ("x", "y", "x_test", "y_test")
+
+
+def _generate_mnist1d(seed: int, **overrides) -> dict[str, np.ndarray]:
+    """Run the `mnist1d` package's own generator; `overrides` change its arguments (tests)."""
+    try:
+        from mnist1d.data import get_dataset_args, make_dataset
+    except ImportError as error:
+        raise ImportError(
+            "MNIST-1D needs the 'mnist1d' package: pip install 'steepest[data]' (or mnist1d)"
+        ) from error
+    import random
+
+    args = get_dataset_args()
+    args.seed = seed
+    for key, value in overrides.items():
+        setattr(args, key, value)
+    # The generator seeds NumPy's and Python's global generators; leave them as we found them.
+    numpy_state, python_state = np.random.get_state(), random.getstate()
+    try:
+        data = make_dataset(args)
+    finally:
+        np.random.set_state(numpy_state)
+        random.setstate(python_state)
+    return {key: np.asarray(data[key]) for key in _MNIST1D_KEYS}
+
+
+def _read_mnist1d_cache(path: Path) -> dict[str, np.ndarray] | None:
+    """The cached arrays, or None when the file is missing or unreadable (then regenerate)."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            data = {key: np.array(archive[key]) for key in _MNIST1D_KEYS}
+    except Exception:  # truncated zip, bad header, missing key: all mean "regenerate"
+        return None
+    x, y, x_test, y_test = (data[key] for key in _MNIST1D_KEYS)
+    consistent = (
+        x.ndim == 2 and x_test.ndim == 2 and x.shape[1] == x_test.shape[1]
+        and y.shape == (len(x),) and y_test.shape == (len(x_test),)
+        and np.issubdtype(y.dtype, np.integer) and np.issubdtype(y_test.dtype, np.integer)
+        and np.issubdtype(x.dtype, np.floating) and np.issubdtype(x_test.dtype, np.floating)
+    )
+    return data if consistent else None
+
+
+def _atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write an .npz next to `path` under a temporary name, fsync it, then rename over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **arrays)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def mnist1d_cache_path(seed: int | None = None, cache_dir: str | os.PathLike | None = None) -> Path:
+    """The cache file `load_mnist1d(seed, cache_dir=cache_dir)` reads and writes."""
+    seed = MNIST1D_DEFAULT_SEED if seed is None else int(seed)
+    folder = Path(cache_dir).expanduser() if cache_dir is not None else default_data_dir()
+    return folder / f"mnist1d-v1-seed{seed}.npz"
+
+
+def load_mnist1d(seed: int | None = None, dtype=np.float32,
+                 cache_dir: str | os.PathLike | None = None) -> Split:
+    """MNIST-1D (Greydanus, 2020) with the generator's default arguments: 4000 train / 1000 test.
+
+    x: (4000, 40), y: (4000,) int64 labels in 0..9; x_test: (1000, 40), y_test: (1000,).
+    seed: the generator's seed (None: 42, the published dataset). The first call runs the
+    `mnist1d` package's generator (a few seconds; `pip install steepest[data]`) and caches the
+    arrays as `mnist1d-v1-seed<seed>.npz` in `cache_dir`, else `$STEEPEST_DATA_DIR`, else
+    `~/.cache/steepest`; later calls read that file. The file is written atomically; an
+    unreadable one is regenerated. Nothing is downloaded.
+    """
+    seed = MNIST1D_DEFAULT_SEED if seed is None else seed
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"load_mnist1d: seed must be a non-negative integer or None, got {seed!r}")
+    path = mnist1d_cache_path(int(seed), cache_dir)
+    data = _read_mnist1d_cache(path)
+    if data is None:
+        data = _generate_mnist1d(int(seed))
+        try:
+            _atomic_savez(path, data)
+        except OSError as error:
+            warnings.warn(f"could not cache MNIST-1D in {path} ({error}); it will be generated "
+                          "again next time (set STEEPEST_DATA_DIR to a writable folder)",
+                          stacklevel=2)
+    return Split(
+        data["x"].astype(dtype), data["y"].astype(np.int64),
+        data["x_test"].astype(dtype), data["y_test"].astype(np.int64),
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+def _check_fraction(value: float, name: str, owner: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) \
+            or not 0.0 < float(value) < 1.0:
+        raise ValueError(f"{owner}: {name} must be a fraction strictly between 0 and 1, "
+                         f"got {value!r}")
+    return float(value)
+
+
+def _seeded_split(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int) -> Split:
+    """Hold out round(N * test_fraction) samples chosen by default_rng(seed); order is kept."""
+    n = len(x)
+    n_test = min(max(int(round(n * test_fraction)), 1), n - 1) if n >= 2 else 0
+    test = np.zeros(n, dtype=bool)
+    test[np.random.default_rng(seed).permutation(n)[:n_test]] = True
+    return Split(x[~test], y[~test], x[test], y[test])
+
+
+def _labels(y: np.ndarray, where: str) -> np.ndarray:
+    """Integer-valued labels as int64; other floats stay float32 (regression or soft targets)."""
+    y = np.asarray(y)
+    if np.issubdtype(y.dtype, np.integer) or y.dtype == bool:
+        return y.astype(np.int64)
+    if np.issubdtype(y.dtype, np.floating):
+        if y.ndim == 1 and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
+            return y.astype(np.int64)
+        return y.astype(np.float32)
+    raise ValueError(f"{where}: labels must be numbers, got dtype {y.dtype}")
+
+
+# --------------------------------------------------------------------------- digits
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """(images (1797, 8, 8) float64 counts 0..16, labels (1797,)) from scikit-learn's bundled
+    digits.csv.gz, read directly (importing sklearn.datasets takes seconds), else its loader."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("sklearn")
+    if spec is not None and spec.submodule_search_locations:
+        for folder in spec.submodule_search_locations:
+            path = Path(folder) / "datasets" / "data" / "digits.csv.gz"
+            if path.is_file():
+                table = np.loadtxt(path, delimiter=",", ndmin=2)
+                if table.shape == (1797, 65):
+                    return table[:, :-1].reshape(-1, 8, 8), table[:, -1]
+    try:
+        from sklearn.datasets import load_digits as sklearn_digits
+    except ImportError as error:
+        raise ImportError("the digits dataset needs scikit-learn: pip install 'steepest[data]' "
+                          "(or scikit-learn)") from error
+    bunch = sklearn_digits()
+    return np.asarray(bunch.images), np.asarray(bunch.target)
+
+
+def load_digits(test_fraction: float = 0.2, seed: int = 0) -> Split:
+    """scikit-learn's 8x8 handwritten digits (1797 images), split by `default_rng(seed)`.
+
+    x: (N, 1, 8, 8) float32 in [0, 1] (pixel counts 0..16 divided by 16), y: (N,) int64 in 0..9;
+    round(1797 * test_fraction) samples go to the test part (order kept). Needs scikit-learn
+    installed (its bundled data; nothing is downloaded).
+    """
+    test_fraction = _check_fraction(test_fraction, "test_fraction", "load_digits")
+    images, target = _digits_arrays()
+    x = (images.astype(np.float32) / np.float32(16.0))[:, None, :, :]
+    y = target.astype(np.int64)
+    return _seeded_split(x, y, test_fraction, seed)
+
+
+# --------------------------------------------------------------------------- MNIST (IDX)
+_IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+_MNIST_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+
+_MNIST_SOURCES = {
+    "mnist": ("MNIST", "https://ossci-datasets.s3.amazonaws.com/mnist/ (the files of "
+                       "yann.lecun.com/exdb/mnist)"),
+    "fashion": ("FashionMNIST", "https://github.com/zalandoresearch/fashion-mnist (data/fashion)"),
+}
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read one IDX file (the MNIST format), gzipped (`.gz`) or not, as a NumPy array.
+
+    Layout: two zero bytes, a type byte (0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32,
+    0x0D float32, 0x0E float64), the number of dimensions, each dimension as a big-endian
+    uint32, then the values, big-endian, row-major.
+    """
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            raw = handle.read()
+    except (OSError, EOFError) as error:  # a damaged gzip stream raises these
+        raise ValueError(f"{path}: cannot read this IDX file ({error})") from error
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+        raise ValueError(f"{path}: not an IDX file (bad magic number {raw[:4].hex() or 'empty'})")
+    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise ValueError(f"{path}: truncated IDX header")
+    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(raw) - header != expected:
+        raise ValueError(f"{path}: IDX file says shape {shape} ({expected} bytes of data) but "
+                         f"holds {len(raw) - header} bytes: the file is truncated or damaged")
+    array = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+    return array.astype(dtype.newbyteorder("="))
+
+
+def _find_file(names: list[str], folders: list[Path]) -> Path | None:
+    for folder in folders:
+        for name in names:
+            candidate = folder / name
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def load_mnist(root: str | os.PathLike, kind: str = "mnist") -> Split:
+    """MNIST or Fashion-MNIST from the four IDX files the user already has (never downloaded).
+
+    Files: train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
+    t10k-labels-idx1-ubyte, each optionally gzipped (`.gz`), in `root`, `root/raw`, or
+    torchvision's `root/MNIST/raw` (`root/FashionMNIST/raw`). kind: "mnist" or "fashion".
+    x: (60000, 1, 28, 28) float32 in [0, 1], y: (60000,) int64; x_test: (10000, 1, 28, 28).
+    """
+    kind = {"fashion-mnist": "fashion", "fashion_mnist": "fashion"}.get(kind, kind)
+    if kind not in _MNIST_SOURCES:
+        raise ValueError(f"load_mnist: kind must be 'mnist' or 'fashion', got {kind!r}")
+    root = Path(root).expanduser()
+    subfolder, source = _MNIST_SOURCES[kind]
+    folders = [root, root / "raw", root / subfolder / "raw"]
+    arrays = {}
+    for key, name in _MNIST_FILES.items():
+        # Also accept the common "train-images.idx3-ubyte" spelling.
+        dotted = name.replace("-idx", ".idx")
+        names = [name, name + ".gz", dotted, dotted + ".gz"]
+        path = _find_file(names, folders)
+        if path is None:
+            raise FileNotFoundError(
+                f"{'Fashion-MNIST' if kind == 'fashion' else 'MNIST'} file {name}[.gz] not found "
+                f"in {root}: put the four IDX files ({', '.join(_MNIST_FILES.values())}, gzipped "
+                f"or not) in that folder; they are available from {source}"
+            )
+        arrays[key] = (path, read_idx(path))
+    parts = []
+    for split in ("train", "test"):
+        (image_path, images), (label_path, labels) = (arrays[f"{split}_images"],
+                                                      arrays[f"{split}_labels"])
+        if images.ndim != 3:
+            raise ValueError(f"{image_path}: expected images of shape (N, H, W), got "
+                             f"{images.shape}")
+        if labels.ndim != 1 or len(labels) != len(images):
+            raise ValueError(f"{label_path}: expected {len(images)} labels (one per image in "
+                             f"{image_path.name}), got shape {labels.shape}")
+        parts.append(images.astype(np.float32)[:, None] / np.float32(255.0))
+        parts.append(labels.astype(np.int64))
+    return Split(parts[0], parts[1], parts[2], parts[3])
+
+
+def load_fashion_mnist(root: str | os.PathLike) -> Split:
+    """Fashion-MNIST from its IDX files in `root`: `load_mnist(root, kind="fashion")`."""
+    return load_mnist(root, kind="fashion")
+
+
+# --------------------------------------------------------------------------- CIFAR-10 (binary)
+_CIFAR_RECORD = 1 + 3 * 32 * 32
+_CIFAR_TRAIN = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
+_CIFAR_TEST = "test_batch.bin"
+
+
+def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    raw = np.fromfile(path, dtype=np.uint8)
+    if raw.size == 0 or raw.size % _CIFAR_RECORD:
+        raise ValueError(f"{path}: {raw.size} bytes is not a whole number of CIFAR-10 records "
+                         f"({_CIFAR_RECORD} bytes each: 1 label + 3x32x32 pixels); the file is "
+                         "truncated or not the binary version")
+    records = raw.reshape(-1, _CIFAR_RECORD)
+    labels = records[:, 0].astype(np.int64)
+    if labels.max() > 9:
+        raise ValueError(f"{path}: label {labels.max()} out of range 0..9; is this CIFAR-100?")
+    images = records[:, 1:].reshape(-1, 3, 32, 32).astype(np.float32) / np.float32(255.0)
+    return images, labels
+
+
+def load_cifar10(root: str | os.PathLike) -> Split:
+    """CIFAR-10 from its binary version (never pickle, never downloaded).
+
+    Files data_batch_1.bin .. data_batch_5.bin and test_batch.bin in `root` or in
+    `root/cifar-10-batches-bin` (the folder cifar-10-binary.tar.gz unpacks to). Each record is
+    one label byte and 3072 pixel bytes (red, green, blue planes of 32x32, row-major).
+    x: (50000, 3, 32, 32) float32 in [0, 1], y: (50000,) int64; x_test: (10000, 3, 32, 32).
+    """
+    root = Path(root).expanduser()
+    folders = [root, root / "cifar-10-batches-bin"]
+    parts = []
+    for names in (_CIFAR_TRAIN, (_CIFAR_TEST,)):
+        images, labels = [], []
+        for name in names:
+            path = _find_file([name], folders)
+            if path is None:
+                raise FileNotFoundError(
+                    f"CIFAR-10 file {name} not found in {root}: unpack cifar-10-binary.tar.gz "
+                    "(the binary version from https://www.cs.toronto.edu/~kriz/cifar.html) "
+                    f"into that folder so that it holds {', '.join(_CIFAR_TRAIN)} and "
+                    f"{_CIFAR_TEST} (directly or in cifar-10-batches-bin/)"
+                )
+            batch_images, batch_labels = _read_cifar_batch(path)
+            images.append(batch_images)
+            labels.append(batch_labels)
+        parts += [np.concatenate(images), np.concatenate(labels)]
+    return Split(*parts)
+
+
+# --------------------------------------------------------------------------- user arrays
+def _split_or_hold_out(x, y, x_test, y_test, test_fraction, seed, where) -> Split:
+    if (x_test is None) != (y_test is None):
+        raise ValueError(f"{where}: give both x_test and y_test, or neither (then "
+                         f"{test_fraction:.0%} of x, y is held out for testing)")
+    if len(x) != len(y):
+        raise ValueError(f"{where}: x has {len(x)} samples but y has {len(y)}")
+    if x_test is None:
+        if len(x) < 2:
+            raise ValueError(f"{where}: need at least 2 samples to hold out a test part, "
+                             f"got {len(x)}")
+        return _seeded_split(x, y, test_fraction, seed)
+    if len(x_test) != len(y_test):
+        raise ValueError(f"{where}: x_test has {len(x_test)} samples but y_test has "
+                         f"{len(y_test)}")
+    if x.shape[1:] != x_test.shape[1:]:
+        raise ValueError(f"{where}: x samples have shape {x.shape[1:]} but x_test samples "
+                         f"{x_test.shape[1:]}")
+    return Split(x, y, x_test, y_test)
+
+
+def _features(array: np.ndarray, dtype, where: str) -> np.ndarray:
+    array = np.asarray(array)
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise ValueError(f"{where}: features must be numbers, got dtype {array.dtype}")
+    return array.astype(dtype)
+
+
+def _load_npz(path: Path, test_fraction: float, seed: int, dtype) -> Split:
+    where = str(path)
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except Exception as error:  # a bad zip, a bad header: say so, naming the file
+        raise ValueError(f"{path}: not a readable .npz file ({error}); save plain arrays with "
+                         "numpy.savez(path, x=..., y=..., x_test=..., y_test=...)") from error
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path}: holds one array, not an .npz archive with arrays x and y")
+    with archive:
+        keys = set(archive.files)
+        if not {"x", "y"} <= keys:
+            raise ValueError(f"{path}: needs arrays named x and y (and optionally x_test, "
+                             f"y_test); it has {sorted(keys) or 'none'}")
+        try:
+            loaded = {key: archive[key] for key in ("x", "y", "x_test", "y_test") if key in keys}
+        except ValueError as error:  # object arrays need pickle, which is never used
+            raise ValueError(f"{path}: {error}; store numeric arrays only") from error
+    x = _features(loaded["x"], dtype, where)
+    y = _labels(loaded["y"], where)
+    x_test = _features(loaded["x_test"], dtype, where) if "x_test" in loaded else None
+    y_test = _labels(loaded["y_test"], where) if "y_test" in loaded else None
+    return _split_or_hold_out(x, y, x_test, y_test, test_fraction, seed, where)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _csv_layout(path: Path) -> tuple[list[str] | None, int, int | None, list[int]]:
+    """(header or None, number of columns, split column or None, value columns)."""
+    with open(path, newline="") as handle:
+        first = next((row for row in csv.reader(handle)
+                      if row and any(cell.strip() for cell in row)), None)
+    if first is None:
+        raise ValueError(f"{path}: the CSV file is empty")
+    header = None if all(_is_number(cell) for cell in first) else [c.strip() for c in first]
+    names = [name.lower() for name in header] if header is not None else []
+    split_column = names.index("split") if "split" in names else None
+    value_columns = [i for i in range(len(first)) if i != split_column]
+    if len(value_columns) < 2:
+        raise ValueError(f"{path}: need at least one feature column and a label column (the "
+                         f"last), got {len(value_columns)} column(s)")
+    return header, len(first), split_column, value_columns
+
+
+def _csv_fast(path: Path, header, width, split_column, value_columns):
+    """NumPy's C reader; any ValueError sends the caller to the careful reader."""
+    options = dict(delimiter=",", skiprows=1 if header is not None else 0, comments=None,
+                   quotechar='"', ndmin=2, encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "input contained no data" and friends
+        table = np.loadtxt(path, dtype=np.float64 if split_column is None else str, **options)
+    if table.shape[1] != width:
+        raise ValueError("ragged")
+    if split_column is None:
+        return table, None
+    tags = np.char.lower(np.char.strip(table[:, split_column]))
+    if not np.isin(tags, ["train", "test"]).all():
+        raise ValueError("bad split tag")
+    return table[:, value_columns].astype(np.float64), tags == "test"
+
+
+def _csv_careful(path: Path, header, width, split_column, value_columns):
+    """Row by row, naming the line of the first problem."""
+    rows, lines = [], []
+    with open(path, newline="") as handle:
+        reader = csv.reader(handle)
+        for row in reader:
+            if row and any(cell.strip() for cell in row):
+                rows.append(row)
+                lines.append(reader.line_num)
+    if header is not None:
+        rows, lines = rows[1:], lines[1:]
+    values = np.empty((len(rows), len(value_columns)), dtype=np.float64)
+    is_test = np.zeros(len(rows), dtype=bool)
+    for r, (row, line) in enumerate(zip(rows, lines, strict=True)):
+        if len(row) != width:
+            raise ValueError(f"{path}, line {line}: {len(row)} columns, expected {width}")
+        try:
+            values[r] = [float(row[i]) for i in value_columns]
+        except ValueError as error:
+            raise ValueError(f"{path}, line {line}: {error}") from error
+        if split_column is not None:
+            tag = row[split_column].strip().lower()
+            if tag not in ("train", "test"):
+                raise ValueError(f"{path}, line {line}: split must be 'train' or 'test', "
+                                 f"got {row[split_column]!r}")
+            is_test[r] = tag == "test"
+    return values, (is_test if split_column is not None else None), lines
+
+
+def _load_csv(path: Path, test_fraction: float, seed: int, dtype) -> Split:
+    header, width, split_column, value_columns = _csv_layout(path)
+    lines = None
+    try:
+        values, is_test = _csv_fast(path, header, width, split_column, value_columns)
+    except ValueError:
+        values, is_test, lines = _csv_careful(path, header, width, split_column, value_columns)
+    if len(values) == 0:
+        raise ValueError(f"{path}: the CSV file has a header but no rows")
+    labels = values[:, -1]
+    bad = np.flatnonzero(~np.isfinite(labels) | (labels != np.round(labels)))
+    if bad.size:
+        if lines is None:
+            lines = _csv_careful(path, header, width, split_column, value_columns)[2]
+        raise ValueError(f"{path}, line {lines[bad[0]]}: the label (last column) must be an "
+                         f"integer, got {labels[bad[0]]!r}")
+    x = values[:, :-1].astype(dtype)
+    y = labels.astype(np.int64)
+    if is_test is None:
+        return _split_or_hold_out(x, y, None, None, test_fraction, seed, str(path))
+    return Split(x[~is_test], y[~is_test], x[is_test], y[is_test])
+
+
+def load_arrays(path: str | os.PathLike, *, test_fraction: float = 0.2, seed: int = 0,
+                dtype=np.float32) -> Split:
+    """The user's own data from a `.npz` or `.csv` file.
+
+    `.npz`: arrays x (N, ...), y (N,), and optionally x_test, y_test (both or neither), as
+    written by `numpy.savez(path, x=x, y=y, x_test=x_test, y_test=y_test)`; never unpickled.
+    `.csv`: one sample per row, features then the integer label in the last column; an optional
+    header row (detected: a cell that is not a number); with a header, an optional column named
+    `split` holding "train" or "test" per row. (CSV parsing runs at NumPy's `loadtxt` speed,
+    some seconds per million values: save big data as .npz.)
+    Without a given test part, round(N * test_fraction) samples chosen by `default_rng(seed)`
+    are held out (order kept). x is cast to `dtype` (no scaling); integer-valued labels become
+    int64.
+    """
+    path = Path(path).expanduser()
+    suffix = path.suffix.lower()
+    if suffix not in (".npz", ".csv"):
+        raise ValueError(f"load_arrays: {path} must end in .npz or .csv")
+    test_fraction = _check_fraction(test_fraction, "test_fraction", "load_arrays")
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"data file {path} not found: put your arrays there (an .npz with x, y[, x_test, "
+            "y_test], or a .csv with the label in the last column) or pass the right path"
+        )
+    if suffix == ".npz":
+        return _load_npz(path, test_fraction, seed, dtype)
+    return _load_csv(path, test_fraction, seed, dtype)
+
+
+# --------------------------------------------------------------------------- registry
+def load_dataset(name: str, root: str | os.PathLike | None = None,
+                 seed: int | None = None) -> Split:
+    """A dataset by name, for the command line.
+
+    name: one of `DATASETS` ("mnist1d", "digits", "mnist", "fashion-mnist", "cifar10"), or a
+    path ending in .npz / .csv (see `load_arrays`). root: the folder holding the files of
+    mnist / fashion-mnist / cifar10 (default: `default_data_dir() / name`), or MNIST-1D's cache
+    folder. seed: MNIST-1D's generator seed (None: the published data) or, for digits and user
+    arrays, the seed of the held-out test split (None: 0).
+    """
+    if not isinstance(name, (str, os.PathLike)):
+        raise TypeError(f"load_dataset: name must be a string, got {type(name).__name__}")
+    text = os.fspath(name)
+    if text.lower().endswith((".npz", ".csv")):
+        return load_arrays(text, seed=0 if seed is None else seed)
+    key = text.strip().lower().replace("_", "-")
+    key = _ALIASES.get(key, key)
+    if key == "mnist1d":
+        return load_mnist1d(seed=seed, cache_dir=root)
+    if key == "digits":
+        return load_digits(seed=0 if seed is None else seed)
+    if key in ("mnist", "fashion-mnist", "cifar10"):
+        folder = Path(root).expanduser() if root is not None else default_data_dir() / key
+        if key == "cifar10":
+            return load_cifar10(folder)
+        return load_mnist(folder, kind="fashion" if key == "fashion-mnist" else "mnist")
+    raise ValueError(f"unknown dataset {text!r}: choose one of {', '.join(DATASETS)}, or give "
+                     "the path of a .npz or .csv file")

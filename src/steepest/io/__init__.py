@@ -1,0 +1,18 @@
+"""Files: checkpoints and plain weights as safetensors (never pickle), written atomically."""
+
+from steepest.io.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    atomic_write,
+    capture_rng_state,
+    load_checkpoint,
+    load_state_dict,
+    restore_rng_state,
+    save_checkpoint,
+    save_state_dict,
+)
+
+__all__ = [
+    "Checkpoint", "CheckpointError", "atomic_write", "capture_rng_state", "load_checkpoint",
+    "load_state_dict", "restore_rng_state", "save_checkpoint", "save_state_dict",
+]

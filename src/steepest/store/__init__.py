@@ -1,0 +1,20 @@
+"""The run store (SQLite, stdlib): configs, metrics, checkpoints and results of every run."""
+
+from steepest.store.plots import plot_runs
+from steepest.store.runstore import (
+    DEFAULT_DB,
+    FLUSH_ROWS,
+    SCOPES,
+    STATUSES,
+    CheckpointRecord,
+    Run,
+    RunRecord,
+    RunStore,
+    git_commit,
+    resolve_db_path,
+)
+
+__all__ = [
+    "DEFAULT_DB", "FLUSH_ROWS", "SCOPES", "STATUSES", "CheckpointRecord", "Run", "RunRecord",
+    "RunStore", "git_commit", "plot_runs", "resolve_db_path",
+]

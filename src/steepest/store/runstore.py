@@ -1,0 +1,499 @@
+"""The run store: every run's config, metrics, checkpoints and results in one SQLite file.
+
+Several processes may write to one store at once (parallel `steepest train` runs, a study's
+workers): the file is in WAL mode (readers never block the writer), every write is one short
+`BEGIN IMMEDIATE` transaction (taking the write lock up front, so two writers never deadlock on
+an upgrade), SQLite's busy timeout waits for the lock, and a write that still finds the database
+locked is retried with backoff. Each `RunStore` opens its own connection: open one per process.
+
+Tables: runs (one row per run), metrics (run, scope, step, name) -> value, written with
+INSERT OR REPLACE so a resumed run that logs a step again overwrites it, and checkpoints
+(run, path) -> kind, step.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import shlex
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+STATUSES = ("running", "finished", "failed", "diverged", "interrupted")
+SCOPES = ("step", "epoch")
+#: Buffered step rows are written once this many have accumulated.
+FLUSH_ROWS = 200
+DEFAULT_DB = Path("runs") / "steepest.db"
+
+_RETRIES = 60
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    name TEXT,
+    status TEXT NOT NULL,
+    config TEXT NOT NULL,
+    command TEXT,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    duration REAL,
+    results TEXT,
+    steepest_version TEXT,
+    git_commit TEXT
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    scope TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    value REAL,
+    PRIMARY KEY (run_id, scope, name, step)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoints (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    step INTEGER,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (run_id, path)
+);
+"""
+
+
+def resolve_db_path(db: str | os.PathLike | None = None) -> Path:
+    """Where the run store lives: `db` if given, else $STEEPEST_DB, else runs/steepest.db
+    under the current working directory."""
+    if db is not None and os.fspath(db) != "":
+        return Path(db).expanduser()
+    env = os.environ.get("STEEPEST_DB")
+    if env:
+        return Path(env).expanduser()
+    return Path.cwd() / DEFAULT_DB
+
+
+def git_commit(cwd: str | os.PathLike | None = None) -> str | None:
+    """`git rev-parse HEAD` in `cwd` (default: the working directory); None if that fails in
+    any way (no git, not a repository, no commit yet, slower than 2 s)."""
+    try:
+        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
+                                text=True, timeout=2, check=False)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+    commit = result.stdout.strip()
+    if result.returncode != 0 or len(commit) < 40 or not all(
+            c in "0123456789abcdef" for c in commit):
+        return None
+    return commit
+
+
+def _json_default(value: Any) -> Any:
+    # Configs and results hold what people put there: record it rather than fail a run.
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
+    return repr(value)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=_json_default, allow_nan=True)
+
+
+def _busy(error: sqlite3.OperationalError) -> bool:
+    text = str(error).lower()
+    return "locked" in text or "busy" in text
+
+
+def _metric_value(name: str, value: Any) -> float | None:
+    if hasattr(value, "item") and not isinstance(value, (float, int)):
+        value = value.item()  # a 1-element array or Tensor
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"metric {name!r} must be a number, got {value!r}") from None
+    return None if math.isnan(number) else number  # SQLite stores NaN as NULL anyway
+
+
+def _step_number(step: Any, what: str) -> int:
+    if isinstance(step, bool) or not isinstance(step, (int, np.integer)):
+        raise TypeError(f"{what} must be an integer, got {step!r}")
+    return int(step)
+
+
+# ---------------------------------------------------------------------------- records
+@dataclass(frozen=True)
+class CheckpointRecord:
+    """A checkpoint file a run wrote: path, kind ("last", "best", ...), step, created_at."""
+
+    path: str
+    kind: str
+    step: int | None
+    created_at: float
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run as stored. Times are Unix seconds; duration is seconds of running (a resumed
+    run's segments added up); results is the dict given to `Run.finish`."""
+
+    id: int
+    kind: str
+    name: str | None
+    status: str
+    config: dict[str, Any]
+    command: str | None
+    started_at: float
+    finished_at: float | None
+    duration: float | None
+    results: dict[str, Any]
+    steepest_version: str | None
+    git_commit: str | None
+    checkpoints: tuple[CheckpointRecord, ...] = field(default=())
+
+    @property
+    def label(self) -> str:
+        """"#id name" (or "#id kind" for an unnamed run), as legends and tables show it."""
+        return f"#{self.id} {self.name or self.kind}"
+
+
+_RUN_COLUMNS = ("id, kind, name, status, config, command, started_at, finished_at, duration, "
+                "results, steepest_version, git_commit")
+
+
+# ---------------------------------------------------------------------------- the store
+class RunStore:
+    """An SQLite run store at `path` (see `resolve_db_path`; None uses the default).
+
+    create=False raises FileNotFoundError instead of creating a missing store (for commands
+    that only read). A file that is not an SQLite database raises ValueError.
+    Use one RunStore per process; it may be shared by threads.
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True) -> None:
+        self.path = resolve_db_path(path)
+        if not self.path.exists():
+            if not create:
+                raise FileNotFoundError(f"no run store at {self.path}")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        elif self.path.is_dir():
+            raise ValueError(f"run store {self.path} is a folder; give a file name such as "
+                             f"{self.path / 'steepest.db'}")
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                     check_same_thread=False)
+        try:
+            self._setup()
+        except sqlite3.DatabaseError as error:
+            self._conn.close()
+            if isinstance(error, sqlite3.OperationalError) and _busy(error):
+                raise
+            raise ValueError(f"{self.path} is not a steepest run store ({error})") from None
+
+    def _setup(self) -> None:
+        self._conn.execute("PRAGMA busy_timeout = 30000")
+        mode = self._retry(lambda: self._conn.execute("PRAGMA journal_mode = WAL").fetchone())
+        if mode and str(mode[0]).lower() == "wal":
+            # In WAL mode NORMAL loses no committed data on a crash of the process, only
+            # possibly the last commits on a power cut; it saves an fsync per commit.
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._conn.execute("PRAGMA foreign_keys = ON")
+        version = self._retry(lambda: self._conn.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise ValueError(f"{self.path} was written by a newer steepest (schema {version}, "
+                             f"this one reads {SCHEMA_VERSION}); upgrade steepest")
+        if version < SCHEMA_VERSION:
+            def create(conn: sqlite3.Connection) -> None:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+            self._write(create)
+
+    # ------------------------------------------------------------------ plumbing
+    def _retry(self, action: Callable[[], Any]) -> Any:
+        """Run `action`, retrying with backoff while the database is locked."""
+        delay = 0.005
+        for attempt in range(_RETRIES):
+            try:
+                with self._lock:
+                    return action()
+            except sqlite3.OperationalError as error:
+                if not _busy(error) or attempt == _RETRIES - 1:
+                    raise
+            time.sleep(delay)
+            delay = min(2 * delay, 0.5)
+        raise AssertionError("unreachable")
+
+    def _write(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run `work(connection)` in one short write transaction (retried while locked)."""
+        def attempt() -> Any:
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                result = work(conn)
+                conn.execute("COMMIT")
+                return result
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+        return self._retry(attempt)
+
+    def _read(self, sql: str, params: tuple = ()) -> list[tuple]:
+        return self._retry(lambda: self._conn.execute(sql, params).fetchall())
+
+    def close(self) -> None:
+        """Close the connection (Runs of this store can no longer write)."""
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"RunStore({str(self.path)!r})"
+
+    # ------------------------------------------------------------------ writing
+    def start_run(self, config: Mapping[str, Any], *, kind: str = "train",
+                  name: str | None = None, command: str | None = None) -> Run:
+        """Record a new run (status "running") and return it for logging.
+
+        config: the run's settings (JSON; odd values are stored as their repr). command: the
+        command line; None records this process's (sys.argv). The steepest version and the
+        git commit of the working directory (None outside a repository) are recorded too.
+        """
+        from steepest import __version__
+
+        if not isinstance(config, Mapping):
+            raise TypeError(f"start_run: config must be a dict, got {type(config).__name__}")
+        if not isinstance(kind, str) or not kind:
+            raise ValueError(f"start_run: kind must be a non-empty string, got {kind!r}")
+        if command is None and sys.argv and sys.argv[0]:
+            command = shlex.join(sys.argv)
+        started = time.time()
+        row = (kind, name, "running", _dumps(dict(config)), command, started, __version__,
+               git_commit())
+
+        def insert(conn: sqlite3.Connection) -> int:
+            cursor = conn.execute(
+                "INSERT INTO runs (kind, name, status, config, command, started_at, "
+                "steepest_version, git_commit) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+            return int(cursor.lastrowid)
+
+        return Run(self, self._write(insert), started, 0.0)
+
+    def open_run(self, run_id: int) -> Run:
+        """Continue logging into an existing run (for --resume): its status becomes "running"
+        again; steps logged again replace the old values."""
+        record = self.run(run_id)
+
+        def reopen(conn: sqlite3.Connection) -> None:
+            conn.execute("UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ?",
+                         (record.id,))
+
+        self._write(reopen)
+        return Run(self, record.id, time.time(), record.duration or 0.0)
+
+    # ------------------------------------------------------------------ reading
+    def _record(self, row: tuple, checkpoints: tuple[CheckpointRecord, ...]) -> RunRecord:
+        (run_id, kind, name, status, config, command, started, finished, duration, results,
+         version, commit) = row
+        return RunRecord(
+            id=run_id, kind=kind, name=name, status=status, config=json.loads(config),
+            command=command, started_at=started, finished_at=finished, duration=duration,
+            results=json.loads(results) if results else {}, steepest_version=version,
+            git_commit=commit, checkpoints=checkpoints,
+        )
+
+    def _checkpoints(self, run_id: int | None = None) -> dict[int, tuple[CheckpointRecord, ...]]:
+        sql = "SELECT run_id, path, kind, step, created_at FROM checkpoints"
+        params: tuple = ()
+        if run_id is not None:
+            sql, params = sql + " WHERE run_id = ?", (run_id,)
+        found: dict[int, list[CheckpointRecord]] = {}
+        for rid, path, kind, step, created in self._read(sql + " ORDER BY created_at", params):
+            found.setdefault(rid, []).append(CheckpointRecord(path, kind, step, created))
+        return {rid: tuple(items) for rid, items in found.items()}
+
+    def runs(self, kind: str | None = None) -> list[RunRecord]:
+        """All runs (of one kind if given), oldest first."""
+        sql = f"SELECT {_RUN_COLUMNS} FROM runs"
+        params: tuple = ()
+        if kind is not None:
+            sql, params = sql + " WHERE kind = ?", (kind,)
+        rows = self._read(sql + " ORDER BY id", params)
+        checkpoints = self._checkpoints()
+        return [self._record(row, checkpoints.get(row[0], ())) for row in rows]
+
+    def run(self, run_id: int) -> RunRecord:
+        """The run with this id; ValueError naming the id if there is none."""
+        run_id = self._check_id(run_id)
+        rows = self._read(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,))
+        if not rows:
+            raise ValueError(f"no run with id {run_id} in {self.path}")
+        return self._record(rows[0], self._checkpoints(run_id).get(run_id, ()))
+
+    @staticmethod
+    def _check_id(run_id: Any) -> int:
+        if isinstance(run_id, bool) or not isinstance(run_id, (int, np.integer)):
+            raise TypeError(f"run id must be an integer, got {run_id!r}")
+        return int(run_id)
+
+    def metrics(self, run_id: int, scope: str = "epoch") -> dict[str, tuple[np.ndarray,
+                                                                            np.ndarray]]:
+        """name -> (steps (n,) int64, values (n,) float64), sorted by step, names sorted.
+
+        scope: "epoch" (what `log_epoch` wrote, steps are epochs) or "step". NaN values
+        (a diverged loss) come back as NaN.
+        """
+        if scope not in SCOPES:
+            raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
+        run_id = self.run(run_id).id
+        rows = self._read("SELECT name, step, value FROM metrics WHERE run_id = ? AND scope = ? "
+                          "ORDER BY name, step", (run_id, scope))
+        grouped: dict[str, tuple[list[int], list[float]]] = {}
+        for name, step, value in rows:
+            steps, values = grouped.setdefault(name, ([], []))
+            steps.append(step)
+            values.append(math.nan if value is None else value)
+        return {name: (np.array(steps, dtype=np.int64), np.array(values, dtype=np.float64))
+                for name, (steps, values) in grouped.items()}
+
+    def export_csv(self, run_id: int, file: str | os.PathLike | IO[str],
+                   scope: str = "epoch") -> int:
+        """Write a run's metrics as CSV: a column `scope` ("epoch" or "step") then one column
+        per metric (names sorted), one row per step; a missing value is an empty cell, numbers
+        are written in full precision (Python's repr). file: a path or an open text file.
+        Returns the number of data rows."""
+        metrics = self.metrics(run_id, scope)
+        names = list(metrics)
+        table: dict[int, dict[str, float]] = {}
+        for name, (steps, values) in metrics.items():
+            for step, value in zip(steps.tolist(), values.tolist(), strict=True):
+                table.setdefault(step, {})[name] = value
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow([scope, *names])
+        for step in sorted(table):
+            row = table[step]
+            writer.writerow([step, *(repr(row[n]) if n in row else "" for n in names)])
+        if isinstance(file, (str, os.PathLike)):
+            with open(file, "w", newline="", encoding="utf-8") as out:
+                out.write(text.getvalue())
+        else:
+            file.write(text.getvalue())
+        return len(table)
+
+
+# ---------------------------------------------------------------------------- one run
+class Run:
+    """A run being recorded: log metrics, note checkpoints, finish with a status.
+
+    Step rows are buffered and written every `FLUSH_ROWS` rows, at each `log_epoch`, `flush`
+    and `finish`. As a context manager, a run left "running" is finished on exit: "finished",
+    or "interrupted" / "failed" if an exception (KeyboardInterrupt / other) escapes.
+    """
+
+    def __init__(self, store: RunStore, run_id: int, segment_start: float,
+                 previous_duration: float) -> None:
+        self.store = store
+        self.id = run_id
+        self._segment_start = segment_start
+        self._previous_duration = previous_duration
+        self._rows: list[tuple] = []
+        self.finished = False
+
+    def __repr__(self) -> str:
+        return f"Run(id={self.id}, store={str(self.store.path)!r})"
+
+    def log_step(self, step: int, **metrics: Any) -> None:
+        """Record metrics (name=number) at optimizer step `step` (buffered)."""
+        self._add("step", _step_number(step, "log_step: step"), metrics)
+        if len(self._rows) >= FLUSH_ROWS:
+            self.flush()
+
+    def log_epoch(self, epoch: int, **metrics: Any) -> None:
+        """Record end-of-epoch metrics (loss, accuracy, val_loss, ...) and flush."""
+        self._add("epoch", _step_number(epoch, "log_epoch: epoch"), metrics)
+        self.flush()
+
+    def _add(self, scope: str, step: int, metrics: Mapping[str, Any]) -> None:
+        for name, value in metrics.items():
+            self._rows.append((self.id, scope, step, name, _metric_value(name, value)))
+
+    def flush(self) -> None:
+        """Write buffered metric rows now."""
+        if not self._rows:
+            return
+        rows = self._rows
+
+        def insert(conn: sqlite3.Connection) -> None:
+            conn.executemany("INSERT OR REPLACE INTO metrics (run_id, scope, step, name, value) "
+                             "VALUES (?, ?, ?, ?, ?)", rows)
+
+        self.store._write(insert)
+        self._rows = []
+
+    def add_checkpoint(self, path: str | os.PathLike, kind: str = "last",
+                       step: int | None = None) -> None:
+        """Note a checkpoint file of this run; the same path again updates its kind and step."""
+        row = (self.id, os.fspath(path), kind, None if step is None else int(step), time.time())
+
+        def insert(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT OR REPLACE INTO checkpoints (run_id, path, kind, step, "
+                         "created_at) VALUES (?, ?, ?, ?, ?)", row)
+
+        self.store._write(insert)
+
+    def finish(self, status: str = "finished", results: Mapping[str, Any] | None = None) -> None:
+        """Flush, then record the end: status (finished, failed, diverged, interrupted),
+        results (a dict of final numbers, e.g. test_accuracy), finished_at and duration."""
+        if status not in STATUSES[1:]:
+            raise ValueError(f"finish: status must be one of {STATUSES[1:]}, got {status!r}")
+        if results is not None and not isinstance(results, Mapping):
+            raise TypeError(f"finish: results must be a dict, got {type(results).__name__}")
+        self.flush()
+        now = time.time()
+        duration = self._previous_duration + max(0.0, now - self._segment_start)
+        encoded = _dumps(dict(results)) if results is not None else None
+
+        def update(conn: sqlite3.Connection) -> None:
+            conn.execute("UPDATE runs SET status = ?, finished_at = ?, duration = ?, "
+                         "results = COALESCE(?, results) WHERE id = ?",
+                         (status, now, duration, encoded, self.id))
+
+        self.store._write(update)
+        self.finished = True
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, kind: Any, error: Any, traceback: Any) -> None:
+        if self.finished:
+            return
+        if kind is None:
+            self.finish()
+        else:
+            self.finish("interrupted" if issubclass(kind, KeyboardInterrupt) else "failed")

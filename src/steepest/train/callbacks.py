@@ -1,0 +1,279 @@
+"""Callbacks: small objects the `Trainer` calls at fixed points of the loop (Keras's hooks).
+
+Order inside one optimizer step: forward, loss, backward, `on_after_backward` (gradients are
+there, before clipping), clipping, optimizer step, scheduler step, `on_step_end`.
+At the end of an epoch: metrics, then `on_epoch_end(trainer, epoch, logs)`, where `logs` holds
+loss, accuracy, lr and, when there is validation data, val_loss and val_accuracy.
+A callback stops training by setting `trainer.stop_training = True`.
+
+Callbacks that carry state across epochs (EarlyStopping's best value, for instance) give it
+through `state_dict()` so that a resumed run continues exactly where the stopped one was.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from steepest.train.trainer import Trainer
+
+
+class Callback:
+    """Base class: every hook does nothing."""
+
+    def on_train_begin(self, trainer: Trainer) -> None: ...
+    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None: ...
+    def on_after_backward(self, trainer: Trainer, step: int) -> None: ...
+    def on_step_end(self, trainer: Trainer, step: int, logs: dict[str, float]) -> None: ...
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None: ...
+    def on_train_end(self, trainer: Trainer, logs: dict[str, Any]) -> None: ...
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass
+
+
+def _resolve_mode(owner: str, mode: str, monitor: str) -> str:
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"{owner}: mode must be 'auto', 'min' or 'max', got {mode!r}")
+    if mode == "auto":
+        return "max" if "acc" in monitor else "min"
+    return mode
+
+
+class _Monitor:
+    """Tracks the best value of one logged metric (lower or higher is better)."""
+
+    def __init__(self, owner: str, monitor: str, mode: str, min_delta: float) -> None:
+        if min_delta < 0:
+            raise ValueError(f"{owner}: min_delta must be >= 0, got {min_delta}")
+        self.owner, self.monitor = owner, monitor
+        self.mode = _resolve_mode(owner, mode, monitor)
+        self.min_delta = float(min_delta)
+        self.best: float | None = None
+
+    def value(self, logs: dict[str, float]) -> float:
+        if self.monitor not in logs:
+            raise ValueError(
+                f"{self.owner}: monitored metric {self.monitor!r} is not logged; available: "
+                f"{', '.join(sorted(logs))} (validation metrics need validation data)"
+            )
+        return float(logs[self.monitor])
+
+    def improved(self, value: float) -> bool:
+        if math.isnan(value):
+            return False
+        if self.best is None:
+            return True
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+
+class EarlyStopping(Callback):
+    """Stop when `monitor` has not improved by more than `min_delta` for `patience` epochs.
+
+    restore_best_weights: at the end of training, load the weights of the best epoch, whether
+    or not early stopping triggered (Keras restores only when it triggers; a run that simply ran
+    out of epochs deserves its best weights too). `start_from_epoch` epochs are ignored first.
+    """
+
+    def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 5,
+                 mode: str = "auto", restore_best_weights: bool = False,
+                 start_from_epoch: int = 0) -> None:
+        if not isinstance(patience, int) or patience < 0:
+            raise ValueError(f"EarlyStopping: patience must be an integer >= 0, got {patience!r}")
+        self._monitor = _Monitor("EarlyStopping", monitor, mode, min_delta)
+        self.monitor, self.patience = monitor, patience
+        self.restore_best_weights = restore_best_weights
+        self.start_from_epoch = start_from_epoch
+        self.wait = 0
+        self.best_epoch: int | None = None
+        self.stopped_epoch: int | None = None
+        self.best_weights: dict[str, np.ndarray] | None = None
+
+    @property
+    def best(self) -> float | None:
+        return self._monitor.best
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        if epoch < self.start_from_epoch:
+            return
+        value = self._monitor.value(logs)
+        if self._monitor.improved(value):
+            self._monitor.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = copy.deepcopy(trainer.model.state_dict())
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.stopped_epoch = epoch
+            trainer.stop_training = True
+            trainer.log(f"early stopping at epoch {epoch}: {self.monitor} has not improved for "
+                        f"{self.patience} epochs (best {self.best:.4g} at epoch {self.best_epoch})")
+
+    def on_train_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        if self.restore_best_weights and self.best_weights is not None:
+            trainer.model.load_state_dict(self.best_weights)
+            trainer.log(f"restored the weights of epoch {self.best_epoch} "
+                        f"({self.monitor} {self.best:.4g})")
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self._monitor.best, "wait": self.wait, "best_epoch": self.best_epoch}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._monitor.best, self.wait = state["best"], state["wait"]
+        self.best_epoch = state["best_epoch"]
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by `factor` when `monitor` stops improving (per epoch).
+
+    A thin wrapper over `optim.lr_scheduler.ReduceLROnPlateau`, fed the monitored metric at the
+    end of every epoch; the arguments are PyTorch's.
+    """
+
+    def __init__(self, monitor: str = "val_loss", mode: str = "auto", factor: float = 0.1,
+                 patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
+                 cooldown: int = 0, min_lr: float = 0.0, eps: float = 1e-8) -> None:
+        self.monitor = monitor
+        self.mode = _resolve_mode("ReduceLROnPlateau", mode, monitor)
+        self._options = dict(mode=self.mode, factor=factor, patience=patience,
+                             threshold=threshold, threshold_mode=threshold_mode,
+                             cooldown=cooldown, min_lr=min_lr, eps=eps)
+        self.scheduler = None
+        self._pending_state: dict[str, Any] | None = None
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        from steepest.optim.lr_scheduler import ReduceLROnPlateau as Plateau
+
+        self.scheduler = Plateau(trainer.optimizer, **self._options)
+        if self._pending_state is not None:
+            self.scheduler.load_state_dict(self._pending_state)
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        if self.monitor not in logs:
+            raise ValueError(f"ReduceLROnPlateau: monitored metric {self.monitor!r} is not "
+                             f"logged; available: {', '.join(sorted(logs))}")
+        self.scheduler.step(float(logs[self.monitor]))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {} if self.scheduler is None else self.scheduler.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state:
+            self._pending_state = state
+            if self.scheduler is not None:
+                self.scheduler.load_state_dict(state)
+
+
+class ModelCheckpoint(Callback):
+    """Write `last.safetensors` (every epoch, and every `every_n_steps` steps if given) and
+    `best.safetensors` (when `monitor` improves) into `dirpath`.
+
+    Each file is a full checkpoint (model, optimizer, schedule, RNG, epoch and step) written
+    atomically, so `steepest train --resume DIR/last.safetensors` continues the run exactly.
+    A step whose loss is not finite never reaches here: the last good checkpoint stays.
+    """
+
+    def __init__(self, dirpath: str | Path, monitor: str = "val_loss", mode: str = "auto",
+                 save_best: bool = True, save_last: bool = True,
+                 every_n_steps: int | None = None) -> None:
+        if every_n_steps is not None and (not isinstance(every_n_steps, int) or every_n_steps < 1):
+            raise ValueError(f"ModelCheckpoint: every_n_steps must be a positive integer or "
+                             f"None, got {every_n_steps!r}")
+        self.dirpath = Path(dirpath)
+        self.monitor = monitor
+        self._monitor = _Monitor("ModelCheckpoint", monitor, mode, 0.0)
+        self.save_best, self.save_last, self.every_n_steps = save_best, save_last, every_n_steps
+        self.last_path = self.dirpath / "last.safetensors"
+        self.best_path = self.dirpath / "best.safetensors"
+        self._saved_at: tuple[int, int] | None = None
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        self.dirpath.mkdir(parents=True, exist_ok=True)
+
+    def on_step_end(self, trainer: Trainer, step: int, logs: dict[str, float]) -> None:
+        if self.save_last and self.every_n_steps and step % self.every_n_steps == 0:
+            self._save_last(trainer)
+
+    def _save_last(self, trainer: Trainer) -> None:
+        trainer.save_checkpoint(self.last_path, kind="last")
+        self._saved_at = (trainer.step, trainer.epoch)
+
+    def on_train_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        # A run that stopped mid-epoch (steps, or a callback) saves where it stopped.
+        if self.save_last and self._saved_at != (trainer.step, trainer.epoch):
+            self._save_last(trainer)
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        monitor = self.monitor if self.monitor in logs else "loss"
+        if self.save_best and monitor != self._monitor.monitor:
+            self._monitor = _Monitor("ModelCheckpoint", monitor, self._monitor.mode, 0.0)
+        if self.save_best:
+            value = self._monitor.value(logs)
+            if self._monitor.improved(value):
+                self._monitor.best = value
+                trainer.save_checkpoint(self.best_path, kind="best")
+        if self.save_last:
+            self._save_last(trainer)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self._monitor.best, "monitor": self._monitor.monitor}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._monitor = _Monitor("ModelCheckpoint", state.get("monitor", self.monitor),
+                                 self._monitor.mode, 0.0)
+        self._monitor.best = state.get("best")
+
+
+class GradNormLogger(Callback):
+    """Log the global L2 norm of the gradients (before clipping) as `grad_norm`, and with
+    `per_layer=True` each parameter's norm as `grad_norm/<name>`, every `every` steps."""
+
+    def __init__(self, every: int = 1, per_layer: bool = False) -> None:
+        self.every, self.per_layer = every, per_layer
+        self._pending: dict[str, float] = {}
+
+    def on_after_backward(self, trainer: Trainer, step: int) -> None:
+        if step % self.every:
+            return
+        total = 0.0
+        norms = {}
+        for name, param in trainer.model.named_parameters():
+            if param.grad is not None:
+                norm = float(np.linalg.norm(param.grad.ravel()))
+                total += norm * norm
+                if self.per_layer:
+                    norms[f"grad_norm/{name}"] = norm
+        self._pending = {"grad_norm": math.sqrt(total), **norms}
+
+    def on_step_end(self, trainer: Trainer, step: int, logs: dict[str, float]) -> None:
+        if self._pending:
+            logs.update(self._pending)
+            self._pending = {}
+
+
+class LearningRateLogger(Callback):
+    """Log the learning rate of every param group after each step (`lr`, `lr/1`, ...)."""
+
+    def on_step_end(self, trainer: Trainer, step: int, logs: dict[str, float]) -> None:
+        for i, group in enumerate(trainer.optimizer.param_groups):
+            logs["lr" if i == 0 else f"lr/{i}"] = float(group["lr"])
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions: LambdaCallback(on_step_end=lambda t, step, logs: ...)."""
+
+    def __init__(self, **hooks: Any) -> None:
+        for name, function in hooks.items():
+            if not hasattr(Callback, name) or not name.startswith("on_"):
+                raise ValueError(f"LambdaCallback: unknown hook {name!r}")
+            setattr(self, name, function)

@@ -1,0 +1,165 @@
+"""`fit`: one call from a model and data to a trained model, a History and a recorded run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from steepest.nn.module import Module
+from steepest.tensor import Tensor
+from steepest.train.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from steepest.train.trainer import History, Trainer
+
+
+def _as_arrays(data: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(data, tuple) and len(data) == 2:
+        x, y = (d.data if isinstance(d, Tensor) else np.asarray(d) for d in data)
+        if len(x) != len(y):
+            raise ValueError(f"fit: {what} has {len(x)} inputs but {len(y)} targets")
+        return x, y
+    raise TypeError(f"fit: {what} must be an (x, y) pair of arrays, a Split or a DataLoader, "
+                    f"got {type(data).__name__}")
+
+
+def fit(model: Module, data: Any, *, optimizer: Any = "adam", lr: float | None = None,
+        weight_decay: float | None = None, schedule: Any = None, epochs: int | None = None,
+        steps: int | None = None, batch_size: int | None = 100, shuffle: bool = True,
+        drop_last: bool = False, validation_split: float = 0.0, validation_data: Any = None,
+        test_data: Any = None, augment: Callable | None = None,
+        loss_fn: Callable | None = None, callbacks: Iterable[Callback] = (),
+        grad_accumulation: int = 1, clip_grad_norm: float | None = None,
+        clip_grad_value: float | None = None, ema_decay: float | None = None,
+        early_stopping: int | None = None, restore_best_weights: bool = False,
+        checkpoint_dir: str | Path | None = None, checkpoint_every: int | None = None,
+        resume: str | Path | None = None, store: Any = None, run_name: str | None = None,
+        config: dict[str, Any] | None = None, command: str | None = None,
+        progress: bool = True, seed: int = 0, log: Callable[[str], None] | None = print
+        ) -> History:
+    """Train `model` on `data` and return its History.
+
+    data: a `data.Split` (trains on x, y; evaluates x_test, y_test every epoch as test_*), an
+      (x, y) pair of arrays, or a ready `DataLoader` (then batch_size/shuffle/augment are its own).
+    optimizer: a name from `optim.OPTIMIZERS` (with lr, default 1e-3, and weight_decay, default
+      the optimizer's own) or an `Optimizer` object.
+    schedule: a name from `optim.SCHEDULES` or a scheduler object built on that optimizer.
+    epochs / steps: how long (steps count optimizer steps); the default is 10 epochs.
+    batch_size: None is full-batch gradient descent, 1 stochastic, n mini-batch.
+    validation_split: the fraction of the training data held out (seeded) as val_*.
+    early_stopping: patience in epochs (monitoring val_loss, or loss without validation data);
+      restore_best_weights loads the best epoch's weights at the end, triggered or not.
+    checkpoint_dir: write last.safetensors every epoch (and every `checkpoint_every` steps) and
+      best.safetensors; resume: a checkpoint to continue from, exactly.
+    store: a `store.RunStore`, a path to one, or True for the default (`runs/steepest.db` or
+      $STEEPEST_DB): config, metrics, checkpoints and results are recorded there.
+    seed: seeds the data order, augmentation and the validation split (not the model's
+      initialisation: seed that with `steepest.manual_seed` before building the model).
+    """
+    from steepest.data import DataLoader, Split, train_val_split
+    from steepest.optim.registry import make_optimizer, make_scheduler
+
+    if epochs is None and steps is None:
+        epochs = 10
+    elif epochs is not None and steps is not None:
+        raise ValueError("fit: give exactly one of epochs or steps")
+    if not isinstance(grad_accumulation, int) or grad_accumulation < 1:
+        raise ValueError(f"fit: grad_accumulation must be a positive integer, got "
+                         f"{grad_accumulation!r}")
+    test = test_data
+    if isinstance(data, Split):
+        if test is None:
+            test = (data.x_test, data.y_test)
+        data = (data.x, data.y)
+    validation = validation_data
+    if hasattr(data, "epoch_batches"):
+        loader = data
+        if validation_split:
+            raise ValueError("fit: validation_split needs arrays, not a DataLoader; pass "
+                             "validation_data instead")
+    else:
+        x, y = _as_arrays(data, "data")
+        if validation_split:
+            if validation is not None:
+                raise ValueError("fit: give validation_split or validation_data, not both")
+            x, y, x_val, y_val = train_val_split(x, y, validation_split, seed=seed)
+            validation = (x_val, y_val)
+        loader = DataLoader((x, y), batch_size=batch_size, shuffle=shuffle, drop_last=drop_last,
+                            seed=seed, transform=augment)
+    if validation is not None and not hasattr(validation, "epoch_batches"):
+        validation = _as_arrays(validation, "validation_data")
+    if test is not None and not hasattr(test, "epoch_batches"):
+        test = _as_arrays(test, "test_data")
+
+    if isinstance(optimizer, str):
+        params = [p for p in model.parameters() if p.requires_grad]
+        optimizer = make_optimizer(optimizer, params, lr=1e-3 if lr is None else lr,
+                                   weight_decay=weight_decay)
+    elif lr is not None or weight_decay is not None:
+        raise ValueError("fit: lr and weight_decay are set on the optimizer object itself; "
+                         "pass them only with an optimizer name")
+    steps_per_epoch = -(-len(loader) // grad_accumulation)
+    total_steps = steps if steps is not None else epochs * steps_per_epoch
+    interval = None
+    if isinstance(schedule, str):
+        schedule, interval = make_scheduler(schedule, optimizer, total_steps=total_steps,
+                                            steps_per_epoch=steps_per_epoch)
+
+    callbacks = list(callbacks)
+    monitor = "val_loss" if validation is not None else "loss"
+    # Checkpoints before early stopping: `last` is saved before the best weights are restored.
+    if checkpoint_dir is not None:
+        callbacks.append(ModelCheckpoint(checkpoint_dir, monitor=monitor,
+                                         every_n_steps=checkpoint_every))
+    if early_stopping is not None:
+        callbacks.append(EarlyStopping(monitor=monitor, patience=early_stopping,
+                                       restore_best_weights=restore_best_weights))
+    elif restore_best_weights:
+        callbacks.append(EarlyStopping(monitor=monitor, patience=total_steps + 1,
+                                       restore_best_weights=True))
+    ema = None
+    if ema_decay is not None:
+        from steepest.train.ema import ExponentialMovingAverage
+
+        ema = ExponentialMovingAverage(model, decay=ema_decay)
+
+    config = dict(config or {})
+    config.setdefault("optimizer", type(optimizer).__name__)
+    config.setdefault("lr", float(optimizer.param_groups[0]["lr"]))
+    config.setdefault("batch_size", batch_size)
+    config.setdefault("seed", seed)
+    config.setdefault("total_steps", total_steps)
+    run = _open_run(store, config, resume, run_name, command)
+    trainer = Trainer(model, optimizer, loss_fn=loss_fn, scheduler=schedule,
+                      scheduler_interval=interval, callbacks=callbacks,
+                      grad_accumulation=grad_accumulation, clip_grad_norm=clip_grad_norm,
+                      clip_grad_value=clip_grad_value, ema=ema, progress=progress, run=run,
+                      config=config, log=log)
+    history = trainer.fit(loader, epochs=epochs, steps=steps,
+                          validation=validation, test=test, resume=resume)
+    history.run_id = getattr(run, "id", None)
+    history.trainer = trainer
+    return history
+
+
+def _open_run(store: Any, config: dict[str, Any], resume: Any, name: str | None,
+              command: str | None) -> Any:
+    if store is None or store is False:
+        return None
+    if hasattr(store, "log_step"):  # already a Run
+        return store
+    from steepest.store import RunStore, resolve_db_path
+
+    if not isinstance(store, RunStore):
+        store = RunStore(resolve_db_path(None if store is True else store))
+    if resume is not None:
+        from steepest.io import load_checkpoint
+
+        run_id = load_checkpoint(resume).extra.get("run_id")
+        if run_id is not None:
+            try:
+                return store.open_run(run_id)
+            except ValueError:
+                pass  # the checkpoint came from another store: record a new run
+    return store.start_run(config, kind="train", name=name, command=command)

@@ -1,0 +1,439 @@
+"""The Trainer: the lectures' basic pipeline (sample a batch, forward, loss, backward, update) as a
+reliable tool: metrics, validation, callbacks, checkpoints that resume bit for bit, a progress
+bar, and a record in the run store.
+
+One optimizer *step* consumes `grad_accumulation` batches; `steps` and schedules count optimizer
+steps. Epoch e (0-based) visits the loader's batches in the order `DataLoader.epoch_batches(e)`
+gives, which depends only on the loader's seed and e; together with the saved RNG state this is
+what makes a resumed run repeat the uninterrupted one exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import steepest.nn.functional as F
+from steepest.autograd.grad_mode import no_grad
+from steepest.nn.module import Module
+from steepest.tensor import Tensor
+from steepest.train.callbacks import Callback
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the message names the step and the likely cause."""
+
+
+class History:
+    """What `fit` returns, as Keras's: `history[name]` is one value per epoch.
+
+    Keys: loss, accuracy (training batches, mean over the epoch), lr (group 0 at the epoch's end),
+    val_loss / val_accuracy with validation data, test_loss / test_accuracy with test data.
+    `step_loss` holds every optimizer step's training loss; `test` the final test metrics.
+    """
+
+    def __init__(self) -> None:
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+        self.step_loss: list[float] = []
+        self.test: dict[str, float] | None = None
+
+    def append(self, epoch: int, logs: dict[str, float]) -> None:
+        self.epoch.append(epoch)
+        for name, value in logs.items():
+            self.history.setdefault(name, []).append(float(value))
+
+    def __getitem__(self, name: str) -> list[float]:
+        return self.history[name]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"history": self.history, "epoch": self.epoch, "step_loss": self.step_loss}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.history = {k: list(v) for k, v in state["history"].items()}
+        self.epoch = list(state["epoch"])
+        self.step_loss = list(state["step_loss"])
+
+
+def _targets(y: Any) -> Any:
+    # Class indices go to the loss as a NumPy array: cross-entropy's lean path takes arrays.
+    if isinstance(y, Tensor) and not y.requires_grad and y.data.dtype.kind in "iu":
+        return y.data
+    return y
+
+
+def _correct(logits: np.ndarray, y: Any) -> int:
+    labels = y.data if isinstance(y, Tensor) else np.asarray(y)
+    if labels.ndim == 2:  # soft targets (mixup): the class with the largest weight
+        labels = labels.argmax(axis=1)
+    return int((logits.argmax(axis=1) == labels).sum())
+
+
+class Trainer:
+    """Train `model` with `optimizer` on a DataLoader.
+
+    loss_fn(logits, targets) -> scalar Tensor (default: cross-entropy).
+    scheduler: an `optim.lr_scheduler` object, stepped after every optimizer step
+      (`scheduler_interval="step"`) or at the end of every epoch (`"epoch"`; a
+      ReduceLROnPlateau is then given the monitored metric, val_loss if there is validation data,
+      else the training loss).
+    grad_accumulation: batches whose gradients are averaged into one optimizer step.
+    clip_grad_norm / clip_grad_value: clip before each step (`nn.utils.clip_grad_*_`).
+    ema: an `ExponentialMovingAverage`, updated after each step; evaluation then uses the
+      averaged weights.
+    run: a `store.Run` to record config, metrics, checkpoints and results in the run store.
+    """
+
+    def __init__(self, model: Module, optimizer: Any, *,
+                 loss_fn: Callable[[Tensor, Any], Tensor] | None = None,
+                 scheduler: Any = None, scheduler_interval: str | None = None,
+                 callbacks: Iterable[Callback] = (), grad_accumulation: int = 1,
+                 clip_grad_norm: float | None = None, clip_grad_value: float | None = None,
+                 ema: Any = None, progress: bool = True, run: Any = None,
+                 config: dict[str, Any] | None = None, log: Callable[[str], None] | None = print,
+                 log_every_epochs: int | None = None, eval_batch_size: int = 1000) -> None:
+        if not isinstance(grad_accumulation, int) or grad_accumulation < 1:
+            raise ValueError(f"grad_accumulation must be a positive integer, got "
+                             f"{grad_accumulation!r}")
+        for name, value in (("clip_grad_norm", clip_grad_norm),
+                            ("clip_grad_value", clip_grad_value)):
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be a positive number or None, got {value!r}")
+        if scheduler_interval is None:
+            plateau = type(scheduler).__name__ == "ReduceLROnPlateau"
+            scheduler_interval = "epoch" if plateau else "step"
+        if scheduler_interval not in ("step", "epoch"):
+            raise ValueError(f"scheduler_interval must be 'step' or 'epoch', got "
+                             f"{scheduler_interval!r}")
+        self.model, self.optimizer = model, optimizer
+        self.loss_fn = loss_fn or F.cross_entropy
+        self.scheduler, self.scheduler_interval = scheduler, scheduler_interval
+        self.callbacks = list(callbacks)
+        self.grad_accumulation = grad_accumulation
+        self.clip_grad_norm, self.clip_grad_value = clip_grad_norm, clip_grad_value
+        self.ema, self.progress, self.run = ema, progress, run
+        self.config = dict(config or {})
+        self._log = log
+        self.log_every_epochs = log_every_epochs
+        self.eval_batch_size = eval_batch_size
+        self.history = History()
+        self.epoch = 0          # epochs completed
+        self.step = 0           # optimizer steps taken
+        self.batch = 0          # batches of the current epoch already consumed
+        self._epoch_sums = {"loss": 0.0, "correct": 0, "count": 0, "batches": 0}
+        self.stop_training = False
+        self.last_checkpoint: Path | None = None
+        self._loader: Any = None
+        self._bar: Any = None
+
+    # ---- logging -------------------------------------------------------------------------
+    def log(self, message: str) -> None:
+        if self._log is None:
+            return
+        if self._bar is not None and not self._bar.disable:
+            self._bar.write(message)
+        else:
+            self._log(message)
+
+    def _lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    # ---- evaluation ------------------------------------------------------------------------
+    def evaluate(self, data: Any) -> dict[str, float]:
+        """Mean loss and accuracy over `data` ((x, y) arrays or a DataLoader), in eval mode,
+        without a graph, with the EMA weights when there is an EMA."""
+        if self.ema is not None:
+            with self.ema.average_parameters():
+                return self._evaluate(data)
+        return self._evaluate(data)
+
+    def _evaluate(self, data: Any) -> dict[str, float]:
+        was_training = self.model.training
+        self.model.eval()
+        total_loss, correct, count = 0.0, 0, 0
+        with no_grad():
+            for x, y in _eval_batches(data, self.eval_batch_size):
+                logits = self.model(x)
+                n = len(logits.data)
+                total_loss += float(self.loss_fn(logits, _targets(y)).item()) * n
+                correct += _correct(logits.data, y)
+                count += n
+        self.model.train(was_training)
+        if count == 0:
+            raise ValueError("evaluate: the data is empty")
+        return {"loss": total_loss / count, "accuracy": correct / count}
+
+    # ---- checkpoints -----------------------------------------------------------------------
+    def save_checkpoint(self, path: str | Path, kind: str = "last") -> Path:
+        """A full checkpoint of this run at the current step (see `steepest.io`)."""
+        from steepest.io import capture_rng_state, save_checkpoint
+
+        extra = {
+            "kind": kind,
+            "batch": self.batch,
+            "epoch_sums": dict(self._epoch_sums),
+            "history": {k: v for k, v in self.history.state_dict().items() if k != "step_loss"},
+            "callbacks": [cb.state_dict() for cb in self.callbacks],
+            "loader_seed": getattr(self._loader, "seed", None),
+            "run_id": getattr(self.run, "id", None),
+        }
+        # Per-step losses as an array: thousands of floats are slow to write as JSON.
+        arrays = {"history.step_loss": np.array(self.history.step_loss, dtype=np.float64)}
+        if self.ema is not None:
+            for name, value in self.ema.state_dict().items():
+                if isinstance(value, np.ndarray):
+                    arrays[f"ema.{name}"] = value
+                else:
+                    extra.setdefault("ema", {})[name] = value
+        path = save_checkpoint(
+            path, model=self.model, optimizer=self.optimizer,
+            scheduler=self.scheduler,
+            epoch=self.epoch, step=self.step, config=self.config,
+            rng_states={"default": capture_rng_state()}, extra=extra, arrays=arrays,
+        )
+        self.last_checkpoint = Path(path)
+        if self.run is not None:
+            self.run.add_checkpoint(str(path), kind=kind, step=self.step)
+        return Path(path)
+
+    def load_checkpoint(self, path: str | Path) -> None:
+        """Restore everything `save_checkpoint` wrote, to continue the run exactly."""
+        from steepest.io import load_checkpoint, restore_rng_state
+
+        checkpoint = load_checkpoint(path)
+        checkpoint.restore(self.model, self.optimizer, self.scheduler)
+        extra = checkpoint.extra
+        saved_seed, seed = extra.get("loader_seed"), getattr(self._loader, "seed", None)
+        if saved_seed is not None and seed is not None and saved_seed != seed:
+            raise ValueError(f"{path}: the checkpoint was written with data seed {saved_seed}, "
+                             f"this run uses {seed}; resume with the same --seed")
+        self.epoch, self.step, self.batch = checkpoint.epoch, checkpoint.step, extra["batch"]
+        self._epoch_sums = dict(extra["epoch_sums"])
+        self.history.load_state_dict(
+            {**extra["history"], "step_loss": checkpoint.arrays["history.step_loss"].tolist()})
+        if self.history.epoch and self.history.epoch[-1] > self.epoch:
+            # The record of an epoch cut short: it is recorded again when the epoch completes.
+            self.history.epoch.pop()
+            for values in self.history.history.values():
+                values.pop()
+        saved_callbacks = extra.get("callbacks", [])
+        if len(saved_callbacks) == len(self.callbacks):
+            for callback, state in zip(self.callbacks, saved_callbacks, strict=True):
+                callback.load_state_dict(state)
+        if self.ema is not None:
+            state = dict(extra.get("ema", {}))
+            state.update({k[len("ema."):]: v for k, v in checkpoint.arrays.items()
+                          if k.startswith("ema.")})
+            self.ema.load_state_dict(state)
+        restore_rng_state(checkpoint.rng_states["default"])
+        self.last_checkpoint = Path(path)
+
+    # ---- the loop --------------------------------------------------------------------------
+    def fit(self, train: Any, *, epochs: int | None = None, steps: int | None = None,
+            validation: Any = None, test: Any = None, resume: str | Path | None = None
+            ) -> History:
+        """Train for `epochs` passes over `train` (a DataLoader) or for `steps` optimizer steps.
+
+        validation / test: (x, y) arrays or DataLoaders evaluated at the end of every epoch
+        (val_* and test_* metrics). resume: a checkpoint of this same run to continue from.
+        """
+        self._loader = train
+        batches_per_epoch = len(train)
+        if batches_per_epoch == 0:
+            raise ValueError("fit: the training data gives no batches (is drop_last on with "
+                             "fewer samples than batch_size?)")
+        steps_per_epoch = math.ceil(batches_per_epoch / self.grad_accumulation)
+        if (epochs is None) == (steps is None):
+            raise ValueError("fit: give exactly one of epochs or steps")
+        limit = epochs if epochs is not None else steps
+        if not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"fit: epochs/steps must be a positive integer, got {limit!r}")
+        total_steps = steps if steps is not None else epochs * steps_per_epoch
+        if resume is not None:
+            self.load_checkpoint(resume)
+        self.stop_training = self.step >= total_steps
+        every = self.log_every_epochs or max(1, math.ceil(total_steps / steps_per_epoch / 10))
+        self._bar = _progress_bar(self.progress, total_steps, self.step)
+        for callback in self.callbacks:
+            callback.on_train_begin(self)
+        self.model.train()
+        status = "failed"
+        started = time.perf_counter()
+        # Overflow on the way to a NaN loss is reported once, by _diverged, not as warnings.
+        errstate = np.errstate(over="ignore", invalid="ignore")
+        errstate.__enter__()
+        try:
+            while not self.stop_training:
+                self._train_epoch(train, batches_per_epoch, total_steps)
+                complete = self.batch >= batches_per_epoch
+                logs = self._end_epoch(validation, test, complete)
+                if not complete or self.epoch % every == 0 or self.stop_training:
+                    self.log(_epoch_line(self.epoch + (not complete), logs))
+            status = "finished"
+        except TrainingDiverged:
+            status = "diverged"
+            raise
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        finally:
+            errstate.__exit__(None, None, None)
+            if self._bar is not None:
+                self._bar.close()
+                self._bar = None
+            final: dict[str, Any] = {"steps": self.step, "epochs": self.epoch,
+                                     "train_seconds": time.perf_counter() - started}
+            if status == "finished":
+                for callback in self.callbacks:
+                    callback.on_train_end(self, final)
+                if test is not None:
+                    self.history.test = {f"test_{k}": v for k, v in self.evaluate(test).items()}
+                    final.update(self.history.test)
+                for name, values in self.history.history.items():
+                    if values:
+                        final[f"final_{name}"] = values[-1]
+            if self.run is not None:
+                self.run.finish(status=status, results=final)
+        return self.history
+
+    def _train_epoch(self, train: Any, batches_per_epoch: int, total_steps: int) -> None:
+        k = self.grad_accumulation
+        for callback in self.callbacks:
+            callback.on_epoch_begin(self, self.epoch)
+        sums = self._epoch_sums
+        group_loss = 0.0
+        for b, (x, y) in enumerate(train.epoch_batches(self.epoch, start=self.batch),
+                                   start=self.batch):
+            group_start = b - b % k
+            group_size = min(k, batches_per_epoch - group_start)
+            if b == group_start:
+                self.optimizer.zero_grad()
+                group_loss = 0.0
+            logits = self.model(x)
+            loss = self.loss_fn(logits, _targets(y))
+            value = float(loss.item())
+            if not math.isfinite(value):
+                self._diverged(value, b)
+            (loss if group_size == 1 else loss * (1.0 / group_size)).backward()
+            group_loss += value / group_size
+            sums["loss"] += value
+            sums["batches"] += 1
+            sums["correct"] += _correct(logits.data, y)
+            sums["count"] += len(logits.data)
+            if b != group_start + group_size - 1:
+                continue
+            self._optimizer_step()
+            self.batch = b + 1
+            logs = {"loss": group_loss, "lr": self._lr()}
+            self.history.step_loss.append(group_loss)
+            for callback in self.callbacks:
+                callback.on_step_end(self, self.step, logs)
+            if self.run is not None:
+                self.run.log_step(self.step, **logs)
+            if self._bar is not None:
+                self._bar.update(1)
+                if self.step % 10 == 0 or self.step == total_steps:
+                    self._bar.set_postfix(loss=f"{group_loss:.4f}", lr=f"{logs['lr']:.3g}",
+                                          acc=f"{sums['correct'] / sums['count']:.3f}",
+                                          refresh=False)
+            if self.step >= total_steps:
+                self.stop_training = True
+            if self.stop_training:
+                return
+
+    def _optimizer_step(self) -> None:
+        from steepest.nn.utils import clip_grad_norm_, clip_grad_value_
+
+        for callback in self.callbacks:
+            callback.on_after_backward(self, self.step + 1)
+        params = [p for p in self.model.parameters() if p.grad is not None]
+        if self.clip_grad_norm is not None:
+            clip_grad_norm_(params, self.clip_grad_norm)
+        if self.clip_grad_value is not None:
+            clip_grad_value_(params, self.clip_grad_value)
+        self.optimizer.step()
+        self.step += 1
+        if self.scheduler is not None and self.scheduler_interval == "step":
+            self.scheduler.step()
+        if self.ema is not None:
+            self.ema.update()
+
+    def _end_epoch(self, validation: Any, test: Any, complete: bool = True) -> dict[str, float]:
+        """Metrics of the epoch. An epoch cut short (by `steps` or a callback) is recorded in the
+        history and the store too, but the trainer stays mid-epoch: no epoch-end schedule or
+        callbacks, and a checkpoint written now resumes at the next batch of this epoch."""
+        sums = self._epoch_sums
+        logs = {"loss": sums["loss"] / max(sums["batches"], 1),
+                "accuracy": sums["correct"] / max(sums["count"], 1)}
+        if validation is not None:
+            logs.update({f"val_{k}": v for k, v in self.evaluate(validation).items()})
+        if test is not None:
+            logs.update({f"test_{k}": v for k, v in self.evaluate(test).items()})
+        if complete and self.scheduler is not None and self.scheduler_interval == "epoch":
+            if type(self.scheduler).__name__ == "ReduceLROnPlateau":
+                self.scheduler.step(logs.get("val_loss", logs["loss"]))
+            else:
+                self.scheduler.step()
+        logs["lr"] = self._lr()
+        if not complete:
+            self.history.append(self.epoch + 1, logs)
+            if self.run is not None:
+                self.run.log_epoch(self.epoch + 1, **logs)
+            return logs
+        self.epoch += 1
+        self.batch = 0
+        self._epoch_sums = {"loss": 0.0, "correct": 0, "count": 0, "batches": 0}
+        self.history.append(self.epoch, logs)
+        if self.run is not None:
+            self.run.log_epoch(self.epoch, **logs)
+        for callback in self.callbacks:
+            callback.on_epoch_end(self, self.epoch, logs)
+        return logs
+
+    def _diverged(self, value: float, batch: int) -> None:
+        where = f"step {self.step + 1} (epoch {self.epoch + 1}, batch {batch + 1})"
+        kept = (f"; the last good checkpoint is {self.last_checkpoint}"
+                if self.last_checkpoint is not None else "")
+        raise TrainingDiverged(
+            f"the loss became {value} at {where}: the learning rate ({self._lr():g}) is probably "
+            f"too large; try a smaller one, a schedule with warm-up, or gradient clipping{kept}"
+        )
+
+
+def _epoch_line(epoch: int, logs: dict[str, float]) -> str:
+    parts = [f"epoch {epoch:4d}", f"loss {logs['loss']:.4f}", f"acc {100 * logs['accuracy']:5.1f}%"]
+    for prefix in ("val", "test"):
+        if f"{prefix}_loss" in logs:
+            parts.append(f"{prefix} loss {logs[f'{prefix}_loss']:.4f}")
+            parts.append(f"{prefix} acc {100 * logs[f'{prefix}_accuracy']:5.1f}%")
+    parts.append(f"lr {logs['lr']:.3g}")
+    return "  ".join(parts)
+
+
+def _progress_bar(progress: bool, total: int, initial: int) -> Any:
+    if not progress:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # tqdm is optional: no bar, the epoch lines still show progress
+        return None
+    # disable=None: no bar when stderr is not a terminal (CI logs, pytest).
+    return tqdm(total=total, initial=initial, unit="step", disable=None, dynamic_ncols=True,
+                mininterval=0.2)
+
+
+def _eval_batches(data: Any, batch_size: int) -> Iterable[tuple[Tensor, Any]]:
+    if isinstance(data, Sequence) and len(data) == 2 and isinstance(data[0], np.ndarray):
+        x, y = data
+        for start in range(0, len(x), batch_size):
+            yield Tensor(x[start:start + batch_size]), y[start:start + batch_size]
+        return
+    if hasattr(data, "epoch_batches"):
+        yield from data.epoch_batches(0)
+        return
+    yield from data

@@ -1,0 +1,335 @@
+"""The Trainer and fit: they learn, count steps right, stop, clip, average, diverge loudly, and
+resume bit for bit, even after the process was killed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import steepest as st
+from steepest import nn, optim
+from steepest.data import load_mnist1d
+from steepest.train import (
+    EarlyStopping,
+    GradNormLogger,
+    LambdaCallback,
+    LearningRateLogger,
+    ReduceLROnPlateau,
+    TrainingDiverged,
+    fit,
+)
+
+
+@pytest.fixture(scope="module")
+def small():
+    data = load_mnist1d()
+    return data.x[:600], data.y[:600], data.x_test[:300], data.y_test[:300]
+
+
+def _mlp(seed=0, dtype=None):
+    st.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(40, 32), nn.ReLU(), nn.Linear(32, 10))
+    return model.double() if dtype == np.float64 else model
+
+
+def _quiet(**kwargs):
+    return dict(progress=False, log=None, **kwargs)
+
+
+def test_fit_learns_and_reports_keras_history():
+    data = load_mnist1d()
+    xt, yt = data.x_test, data.y_test
+    model = _mlp()
+    history = fit(model, (data.x, data.y), optimizer="adam", lr=1e-2, epochs=8, batch_size=100,
+                  validation_split=0.2, test_data=(xt, yt), **_quiet())
+    assert history.epoch == list(range(1, 9))
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy",
+                "lr"):
+        assert len(history[key]) == 8, key
+    assert history["loss"][-1] < 0.7 * history["loss"][0]
+    assert history["val_accuracy"][-1] > 0.4  # chance is 0.1
+    assert len(history.step_loss) == 8 * 32  # 3200 training examples / 100 -> 32 steps an epoch
+    assert history.test["test_accuracy"] == pytest.approx(history["test_accuracy"][-1])
+
+
+@pytest.mark.parametrize("batch_size, steps_per_epoch", [(None, 1), (1, 600), (64, 10)])
+def test_batch_size_none_one_and_n_are_full_stochastic_and_minibatch(small, batch_size,
+                                                                      steps_per_epoch):
+    x, y, _, _ = small
+    history = fit(_mlp(), (x, y), optimizer="sgd", lr=0.01, epochs=1, batch_size=batch_size,
+                  **_quiet())
+    assert len(history.step_loss) == steps_per_epoch
+
+
+def test_steps_stop_mid_epoch(small):
+    x, y, _, _ = small
+    history = fit(_mlp(), (x, y), lr=1e-3, steps=25, batch_size=100, **_quiet())
+    assert len(history.step_loss) == 25 and history.trainer.step == 25
+    assert history.epoch == [1, 2, 3, 4, 5]  # 6 steps an epoch; the last epoch is partial
+
+
+def test_gradient_accumulation_equals_the_large_batch(small):
+    x, y, _, _ = small
+    x = x.astype(np.float64)
+    big, accumulated = _mlp(dtype=np.float64), _mlp(dtype=np.float64)
+    fit(big, (x, y), optimizer="sgd", lr=0.1, epochs=2, batch_size=120, shuffle=False,
+        **_quiet())
+    history = fit(accumulated, (x, y), optimizer="sgd", lr=0.1, epochs=2, batch_size=40,
+                  shuffle=False, grad_accumulation=3, **_quiet())
+    assert len(history.step_loss) == 10
+    for a, b in zip(big.parameters(), accumulated.parameters(), strict=True):
+        np.testing.assert_allclose(a.data, b.data, rtol=1e-12, atol=1e-12)
+
+
+def test_uneven_accumulation_averages_the_leftover_batches(small):
+    x, y, _, _ = small
+    x = x[:100].astype(np.float64)
+    y = y[:100]
+    # 5 batches of 20 with accumulation 3: one step of 3 batches, one of the remaining 2.
+    plain, accumulated = _mlp(dtype=np.float64), _mlp(dtype=np.float64)
+    history = fit(accumulated, (x, y), optimizer="sgd", lr=0.1, epochs=1, batch_size=20,
+                  shuffle=False, grad_accumulation=3, **_quiet())
+    assert len(history.step_loss) == 2
+    sgd = optim.SGD(plain.parameters(), lr=0.1)
+    for rows in (slice(0, 60), slice(60, 100)):
+        sgd.zero_grad()
+        st.nn.functional.cross_entropy(plain(st.tensor(x[rows])), y[rows]).backward()
+        sgd.step()
+    for a, b in zip(plain.parameters(), accumulated.parameters(), strict=True):
+        np.testing.assert_allclose(a.data, b.data, rtol=1e-12, atol=1e-12)
+
+
+def test_clip_grad_norm_bounds_every_sgd_step(small):
+    x, y, _, _ = small
+    model = _mlp()
+    moves = []
+
+    def before(trainer, step):
+        trainer._before = [p.data.copy() for p in trainer.model.parameters()]
+
+    def after(trainer, step, logs):
+        delta = [p.data - b for p, b in zip(trainer.model.parameters(), trainer._before,
+                                            strict=True)]
+        moves.append(np.sqrt(sum(float((d.astype(np.float64) ** 2).sum()) for d in delta)))
+        assert logs["grad_norm"] > 0.01  # logged before clipping
+
+    fit(model, (x, y), optimizer="sgd", lr=0.5, steps=6, batch_size=100, clip_grad_norm=0.01,
+        callbacks=[GradNormLogger(), LambdaCallback(on_after_backward=before,
+                                                    on_step_end=after)], **_quiet())
+    assert len(moves) == 6
+    assert max(moves) == pytest.approx(0.5 * 0.01, rel=1e-3)
+
+
+def test_lr_logger_and_schedule_by_name(small):
+    x, y, _, _ = small
+    seen = []
+    history = fit(_mlp(), (x, y), optimizer="sgd", lr=0.1, schedule="cosine", steps=30,
+                  batch_size=100, callbacks=[LearningRateLogger(), LambdaCallback(
+                      on_step_end=lambda t, s, logs: seen.append(logs["lr"]))], **_quiet())
+    expected = [0.1 * (1 + np.cos(np.pi * s / 30)) / 2 for s in range(1, 31)]
+    np.testing.assert_allclose(seen, expected, rtol=1e-9, atol=1e-12)
+    assert history["lr"][-1] == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_diverging_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(small, tmp_path):
+    from steepest.io import load_checkpoint
+
+    x, y, _, _ = small
+    model = _mlp()
+
+    def too_large_after_two_epochs(trainer, epoch, logs):
+        if epoch == 2:
+            trainer.optimizer.param_groups[0]["lr"] = 1e4
+
+    with pytest.raises(TrainingDiverged) as info:
+        fit(model, (x * 1e3, y), optimizer="sgd", lr=1e-6, epochs=30, batch_size=100,
+            checkpoint_dir=tmp_path, callbacks=[LambdaCallback(
+                on_epoch_end=too_large_after_two_epochs)], **_quiet())
+    message = str(info.value)
+    assert "at step" in message and "learning rate (10000)" in message
+    checkpoint = load_checkpoint(tmp_path / "last.safetensors")
+    assert checkpoint.epoch == 2
+    assert all(np.isfinite(v).all() for v in checkpoint.model_state.values())
+    assert str(tmp_path / "last.safetensors") in message
+
+
+def test_early_stopping_triggers_and_restores_the_best_weights(small):
+    x, y, _, _ = small
+    model = _mlp()
+    snapshots = {}
+    remember = LambdaCallback(on_epoch_end=lambda t, e, logs: snapshots.__setitem__(
+        e, {k: v.copy() for k, v in t.model.state_dict().items()}))
+    # Training loss falls every epoch, so in mode "max" the first epoch stays the best.
+    stopper = EarlyStopping(monitor="loss", mode="max", patience=2, restore_best_weights=True)
+    history = fit(model, (x, y), lr=1e-2, epochs=20, batch_size=100,
+                  callbacks=[remember, stopper], **_quiet())
+    assert history.epoch == [1, 2, 3] and stopper.stopped_epoch == 3
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, snapshots[1][name])
+
+
+def test_restore_best_weights_without_triggering(small):
+    x, y, _, _ = small
+    model = _mlp()
+    stopper = EarlyStopping(monitor="loss", mode="max", patience=100, restore_best_weights=True)
+    snapshots = {}
+    remember = LambdaCallback(on_epoch_end=lambda t, e, logs: snapshots.__setitem__(
+        e, {k: v.copy() for k, v in t.model.state_dict().items()}))
+    fit(model, (x, y), lr=1e-2, epochs=3, batch_size=100, callbacks=[remember, stopper],
+        **_quiet())
+    assert stopper.stopped_epoch is None
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, snapshots[1][name])
+
+
+def test_reduce_lr_on_plateau_callback(small):
+    x, y, _, _ = small
+    plateau = ReduceLROnPlateau(monitor="loss", mode="max", factor=0.5, patience=1)
+    history = fit(_mlp(), (x, y), optimizer="sgd", lr=0.1, epochs=5, batch_size=100,
+                  callbacks=[plateau], **_quiet())
+    # Epoch 1 sets the best and every later one is "worse": PyTorch's rule (more than
+    # `patience` bad epochs) halves the lr at the end of epochs 3 and 5. `lr` is the epoch's own.
+    assert history["lr"] == [0.1, 0.1, 0.1, 0.05, 0.05]
+    assert history.trainer.optimizer.param_groups[0]["lr"] == 0.025
+
+
+def test_monitoring_a_metric_that_is_not_logged_names_it(small):
+    x, y, _, _ = small
+    with pytest.raises(ValueError, match="'val_loss' is not logged"):
+        fit(_mlp(), (x, y), epochs=1, batch_size=100, callbacks=[EarlyStopping()], **_quiet())
+
+
+def test_ema_weights_are_what_evaluation_sees(small):
+    x, y, xt, yt = small
+    model = _mlp()
+    history = fit(model, (x, y), lr=1e-2, epochs=3, batch_size=100, ema_decay=0.9,
+                  test_data=(xt, yt), **_quiet())
+    trainer = history.trainer
+    plain = trainer._evaluate((xt, yt))
+    averaged = _mlp()
+    trainer.ema.copy_to(averaged)
+    trainer.model = averaged
+    assert history.test["test_loss"] == pytest.approx(trainer._evaluate((xt, yt))["loss"],
+                                                      rel=1e-6)
+    assert history.test["test_loss"] != pytest.approx(plain["loss"], rel=1e-6)
+
+
+def test_bad_arguments_name_the_mistake(small):
+    x, y, _, _ = small
+    with pytest.raises(ValueError, match="unknown optimizer|Unknown optimizer|'sgdd'"):
+        fit(_mlp(), (x, y), optimizer="sgdd", epochs=1, **_quiet())
+    with pytest.raises(ValueError, match="exactly one of epochs or steps"):
+        fit(_mlp(), (x, y), epochs=1, steps=3, **_quiet())
+    with pytest.raises(ValueError, match="grad_accumulation"):
+        fit(_mlp(), (x, y), epochs=1, grad_accumulation=0, **_quiet())
+    with pytest.raises(ValueError, match="lr and weight_decay are set on the optimizer"):
+        model = _mlp()
+        fit(model, (x, y), optimizer=optim.SGD(model.parameters(), lr=0.1), lr=0.2, epochs=1,
+            **_quiet())
+    with pytest.raises(ValueError, match="600 inputs but 599 targets"):
+        fit(_mlp(), (x, y[:-1]), epochs=1, **_quiet())
+
+
+def test_runs_are_recorded_in_the_store(small, tmp_path):
+    from steepest.store import RunStore
+
+    x, y, xt, yt = small
+    store = RunStore(tmp_path / "runs.db")
+    history = fit(_mlp(), (x, y), lr=1e-2, epochs=3, batch_size=100, test_data=(xt, yt),
+                  store=store, run_name="tiny", **_quiet())
+    record = store.run(history.run_id)
+    assert record.status == "finished" and record.name == "tiny"
+    assert record.results["test_accuracy"] == pytest.approx(history.test["test_accuracy"])
+    steps, losses = store.metrics(history.run_id, scope="epoch")["loss"]
+    np.testing.assert_array_equal(steps, [1, 2, 3])
+    np.testing.assert_allclose(losses, history["loss"])
+    steps, losses = store.metrics(history.run_id, scope="step")["loss"]
+    assert len(steps) == 18
+    np.testing.assert_allclose(losses, history.step_loss)
+
+
+# ---- resuming ------------------------------------------------------------------------------
+
+SCRIPT = textwrap.dedent("""
+    import os, signal, sys
+    import numpy as np
+    import steepest as st
+    from steepest import nn
+    from steepest.data import load_mnist1d
+    from steepest.data.augment import GaussianNoise
+    from steepest.train import LambdaCallback, fit
+
+    kill_at, resume, out, ckpt = int(sys.argv[1]), sys.argv[2] or None, sys.argv[3], sys.argv[4]
+    data = load_mnist1d()
+    st.manual_seed(0)
+    model = nn.Sequential(nn.Linear(40, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 10))
+
+    def on_step_end(trainer, step, logs):
+        with open(out, "a") as f:
+            f.write(f"{step} {float(logs['loss']).hex()}\\n")
+        if step == kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)  # no clean-up, no last words
+
+    history = fit(model, (data.x[:500], data.y[:500]), optimizer="adam", lr=1e-2,
+                  schedule="cosine", steps=60, batch_size=50, augment=GaussianNoise(0.05),
+                  ema_decay=0.9, test_data=(data.x_test[:200], data.y_test[:200]),
+                  checkpoint_dir=ckpt, checkpoint_every=7, resume=resume,
+                  callbacks=[LambdaCallback(on_step_end=on_step_end)], progress=False,
+                  log=None, seed=3)
+    np.savez(out + ".npz", **model.state_dict(),
+             test_loss=history.test["test_loss"], history_loss=history["loss"])
+""")
+
+
+def _run_script(tmp_path, kill_at, resume, out, ckpt):
+    script = tmp_path / "train_script.py"
+    script.write_text(SCRIPT)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    return subprocess.run([sys.executable, str(script), str(kill_at), resume or "", str(out),
+                           str(ckpt)], env=env, capture_output=True, text=True, timeout=120)
+
+
+def _losses(path):
+    losses = {}
+    for line in path.read_text().splitlines():
+        step, value = line.split()
+        losses[int(step)] = float.fromhex(value)  # a repeated step keeps its last value
+    return losses
+
+
+def test_a_killed_run_resumes_bit_for_bit(tmp_path):
+    whole = _run_script(tmp_path, -1, None, tmp_path / "whole.txt", tmp_path / "ckpt_whole")
+    assert whole.returncode == 0, whole.stderr
+    killed = _run_script(tmp_path, 25, None, tmp_path / "parts.txt", tmp_path / "ckpt")
+    assert killed.returncode == -9  # SIGKILL: nothing was closed politely
+    # Steps 1-25 ran; the last checkpoint is step 21 (every 7 steps; epochs end at 10, 20).
+    resumed = _run_script(tmp_path, -1, str(tmp_path / "ckpt" / "last.safetensors"),
+                          tmp_path / "parts.txt", tmp_path / "ckpt")
+    assert resumed.returncode == 0, resumed.stderr
+    expected, got = _losses(tmp_path / "whole.txt"), _losses(tmp_path / "parts.txt")
+    assert sorted(got) == list(range(1, 61))
+    assert got == expected  # every step's loss, bit for bit
+    a, b = np.load(tmp_path / "whole.txt.npz"), np.load(tmp_path / "parts.txt.npz")
+    for name in a.files:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_resuming_politely_stopped_run_in_process(small, tmp_path):
+    x, y, _, _ = small
+    whole = fit(_mlp(), (x, y), lr=1e-2, schedule="onecycle", steps=30, batch_size=100,
+                **_quiet(seed=5))
+    first = _mlp()
+    fit(first, (x, y), lr=1e-2, schedule="onecycle", steps=30, batch_size=100,
+        checkpoint_dir=tmp_path, checkpoint_every=4, callbacks=[LambdaCallback(
+            on_step_end=lambda t, s, logs: setattr(t, "stop_training", s == 14))],
+        **_quiet(seed=5))
+    resumed = fit(_mlp(seed=99), (x, y), lr=1e-2, schedule="onecycle", steps=30,
+                  batch_size=100, resume=tmp_path / "last.safetensors", **_quiet(seed=5))
+    assert resumed.step_loss == whole.step_loss
+    assert resumed.history == whole.history
