@@ -23,11 +23,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     # Imported here: the subcommand modules need UsageError from this module.
-    from steepest.cli import race, runs, train
+    from steepest.cli import diagnose, race, runs, train
 
     train.add_parser(commands)
     race.add_parser(commands)
     runs.add_parser(commands)
+    diagnose.add_parser(commands)
     return parser
 
 
@@ -53,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
             from steepest.cli import runs
 
             return runs.run(args)
+        if args.command == "diagnose":
+            from steepest.cli import diagnose
+
+            return diagnose.run(args)
     except UsageError as error:
         print(f"steepest: {error}", file=sys.stderr)
         return 2

@@ -1,0 +1,143 @@
+"""Small pieces the lab's studies share: data as arrays, seeded mini-batches, optimizers by name,
+state snapshots and evaluation (private: the studies' public API lives in their own modules)."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from steepest.nn.module import Module
+from steepest.tensor import Tensor
+
+#: Optimizers the studies accept by name: (class name in steepest.optim, fixed options).
+STUDY_OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "sgd": ("SGD", {}),
+    "momentum": ("SGD", {"momentum": 0.9}),
+    "nesterov": ("SGD", {"momentum": 0.9, "nesterov": True}),
+    "rmsprop": ("RMSprop", {}),
+    "adam": ("Adam", {}),
+    "adamw": ("AdamW", {}),
+}
+
+
+def load_default_data(seed: int | None = None) -> Any:
+    """MNIST-1D (x (4000, 40), 10 classes), through steepest.data's cache when it has one."""
+    from steepest.data import load_mnist1d
+
+    return load_mnist1d(seed=seed)
+
+
+def as_arrays(data: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """The training part of `data` as (x (N, D) float, y (N,) int64), inputs flattened.
+
+    data: None (MNIST-1D), a Split-like object with .x and .y, or a tuple (x, y, ...).
+    """
+    if data is None:
+        data = load_default_data()
+    if hasattr(data, "x") and hasattr(data, "y"):
+        x, y = data.x, data.y
+    elif isinstance(data, (tuple, list)) and len(data) >= 2:
+        x, y = data[0], data[1]
+    else:
+        raise TypeError(
+            f"{where}: data must be None (MNIST-1D), a Split (with .x and .y) or a tuple (x, y), "
+            f"got {type(data).__name__}"
+        )
+    x = np.asarray(x)
+    y = np.asarray(y)
+    if x.ndim < 2 or y.ndim != 1 or len(x) != len(y) or len(x) == 0:
+        raise ValueError(
+            f"{where}: data needs x (N, ...) and integer labels y (N,), got x {x.shape} and "
+            f"y {y.shape}"
+        )
+    if not np.issubdtype(y.dtype, np.integer):
+        raise TypeError(f"{where}: labels y must be integers (class indices), got {y.dtype}")
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(np.float32)
+    return x.reshape(len(x), -1), y.astype(np.int64, copy=False)
+
+
+def batches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """Endless mini-batch indices: each epoch a fresh permutation of range(n) from `rng`, cut
+    into batches of `batch_size` (the last, shorter batch of an epoch is kept)."""
+    if batch_size <= 0:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    while True:
+        order = rng.permutation(n)
+        for start in range(0, n, batch_size):
+            yield order[start:start + batch_size]
+
+
+def check_optimizer(name: str, where: str) -> None:
+    if name not in STUDY_OPTIMIZERS:
+        raise ValueError(
+            f"{where}: unknown optimizer {name!r}; choose from {', '.join(STUDY_OPTIMIZERS)}"
+        )
+
+
+def make_optimizer(name: str, params: Any, lr: float, where: str) -> Any:
+    """A steepest.optim optimizer by study name (see STUDY_OPTIMIZERS)."""
+    from steepest import optim
+
+    check_optimizer(name, where)
+    class_name, options = STUDY_OPTIMIZERS[name]
+    return getattr(optim, class_name)(list(params), lr=lr, **options)
+
+
+def build(model_fn: Callable[..., Module], rng: np.random.Generator) -> Module:
+    """Call `model_fn(rng)` if it takes an argument, else `model_fn()`."""
+    try:
+        parameters = inspect.signature(model_fn).parameters.values()
+        takes_one = any(
+            p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+            for p in parameters
+        )
+    except (TypeError, ValueError):  # no signature to read (some builtins): try with rng
+        takes_one = True
+    model = model_fn(rng) if takes_one else model_fn()
+    if not isinstance(model, Module):
+        raise TypeError(f"model_fn must return an nn.Module, got {type(model).__name__}")
+    return model
+
+
+def snapshot(model: Module) -> dict[str, np.ndarray]:
+    """A copy of the model's state dict (the module's own arrays are shared, so copy them)."""
+    return {name: np.array(value, copy=True) for name, value in model.state_dict().items()}
+
+
+def check_state(model: Module, state: Mapping[str, Any], what: str) -> dict[str, np.ndarray]:
+    """`state` as arrays, with the model's keys and shapes (ValueError naming the mismatch)."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    extra = [k for k in state if k not in own]
+    if missing or extra:
+        raise ValueError(f"{what}: keys do not match the model: missing {missing}, extra {extra}")
+    arrays = {}
+    for key, target in own.items():
+        value = state[key]
+        value = np.asarray(value.data if isinstance(value, Tensor) else value)
+        if value.shape != target.shape:
+            raise ValueError(
+                f"{what}: {key!r} has shape {value.shape}, the model's is {target.shape}"
+            )
+        arrays[key] = value
+    return arrays
+
+
+def evaluate(model: Module, x: np.ndarray, y: np.ndarray,
+             batch_size: int = 2000) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of `model` on (x, y), in eval mode, without a graph."""
+    from steepest.train.basic import evaluate_classifier
+
+    loss, accuracy = evaluate_classifier(model, x, y, batch_size=batch_size)
+    return float(loss), float(accuracy)
+
+
+def fmt(value: Any) -> str:
+    """A number for tables: 4 significant digits, or as is."""
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.4g}"
+    return str(value)

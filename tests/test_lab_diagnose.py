@@ -1,0 +1,299 @@
+"""The lab's diagnostic studies show what the lectures say: vanishing gradients, initialisation
+collapsing or saturating activations, the LR range test, and the loss landscape; and
+`steepest diagnose` writes its figures, report and run."""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from steepest import nn
+from steepest.cli import main
+from steepest.lab import (
+    deep_mlp,
+    gradient_flow,
+    init_statistics,
+    landscape_2d,
+    linear_interpolation,
+    lr_range_test,
+    lr_sweep,
+    train_and_record,
+)
+from steepest.lab._common import snapshot
+from steepest.lab.landscape import filter_normalised_direction
+
+
+def _blobs(n=600, features=10, classes=4, seed=0, spread=1.5):
+    """Gaussian blobs: an easy classification task, learnt in a few hundred steps (with
+    overlapping classes for a small `spread`)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(classes, features)) * spread
+    y = rng.integers(0, classes, n)
+    x = (centres[y] + rng.normal(size=(n, features))).astype(np.float32)
+    return x, y.astype(np.int64)
+
+
+def _small_mlp(rng):
+    return nn.Sequential(nn.Linear(10, 32, generator=rng), nn.ReLU(),
+                         nn.Linear(32, 4, generator=rng))
+
+
+# ---------------------------------------------------------------------------- gradient flow
+def test_sigmoid_gradients_vanish_relu_he_gradients_flow():
+    data = _blobs(256)
+    result = gradient_flow(("sigmoid", "relu"), depth=10, width=32, data=data, batch_size=64)
+    assert result.inits == {"sigmoid": "xavier", "relu": "he"}
+    assert result.history["sigmoid"].shape == (1, 10)
+    sigmoid, relu = result.ratio["sigmoid"], result.ratio["relu"]
+    assert sigmoid < 1e-3                      # orders of magnitude below the last layer
+    assert 0.05 < relu < 20                    # roughly flat
+    assert sigmoid < 1e-2 * relu
+    # Sigmoid's norms fall layer after layer towards the input.
+    assert np.all(np.diff(result.norms["sigmoid"]) > 0)
+    assert result.table()[0]["first/last"] == pytest.approx(sigmoid)
+
+
+def test_gradient_flow_over_training_records_every_k_steps():
+    result = gradient_flow(("tanh",), depth=4, width=16, data=_blobs(200), batch_size=50,
+                           train_steps=20, record_every=5, lr=1e-2, seed=1)
+    assert result.steps.tolist() == [0, 5, 10, 15, 20]
+    assert result.history["tanh"].shape == (5, 4)
+    assert result.losses["tanh"].shape == (21,)
+    assert result.losses["tanh"][-5:].mean() < result.losses["tanh"][:5].mean()
+
+
+def test_deep_mlp_initialisations_have_their_stds():
+    rng = np.random.default_rng(0)
+    model = deep_mlp(200, 10, depth=4, width=400, activation="relu", init="he", generator=rng)
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [
+        (200, 400), (400, 400), (400, 400), (400, 10)]
+    assert linears[1].weight.data.std() == pytest.approx(math.sqrt(2 / 400), rel=0.02)
+    assert np.all(linears[1].bias.data == 0)
+    tanh = deep_mlp(200, 10, depth=3, width=400, activation="tanh", init="auto", generator=rng)
+    assert tanh[2].weight.data.std() == pytest.approx(math.sqrt(2 / 800), rel=0.02)
+    small = deep_mlp(200, 10, depth=2, width=400, activation="tanh", init="too-small",
+                     generator=rng)
+    assert small[0].weight.data.std() == pytest.approx(0.01, rel=0.02)
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        deep_mlp(2, 2, activation="swish")
+    with pytest.raises(ValueError, match="unknown init 'big'"):
+        deep_mlp(2, 2, init="big")
+
+
+# ---------------------------------------------------------------------------- initialisation
+def test_init_statistics_collapse_saturate_and_stay_spread():
+    result = init_statistics(depth=8, width=128, n=200, seed=0)
+    for act in ("tanh", "relu"):
+        std = result.std[("too-small", act)]
+        assert np.all(np.diff(std) < 0)                 # shrinks layer after layer
+        assert std[-1] < 1e-3 * std[0]
+    assert np.all(result.saturated[("too-large", "tanh")] > 0.5)
+    assert result.saturated[("xavier", "tanh")][-1] < 0.05
+    he_relu = result.std[("he", "relu")]
+    assert 1 / 3 < he_relu[-1] / he_relu[0] < 3
+    # ReLU's "saturated" is the fraction of exact zeros: about half.
+    assert 0.4 < result.saturated[("he", "relu")].mean() < 0.6
+    assert result.samples[("he", "tanh")].shape == (8, 20_000)
+    verdicts = {(row["init"], row["activation"]): row["verdict"] for row in result.table()}
+    assert verdicts[("too-small", "tanh")] == "collapse to 0"
+    assert verdicts[("too-large", "tanh")] == "saturate"
+    assert verdicts[("too-large", "relu")] == "explode"
+    assert verdicts[("he", "relu")] == "well spread"
+
+
+# ---------------------------------------------------------------------------- learning rate
+def test_lr_range_suggestion_lies_between_barely_moving_and_diverging():
+    data = _blobs()
+    result = lr_range_test(_small_mlp, data, start_lr=1e-5, end_lr=100.0, steps=100,
+                           batch_size=32, optimizer="sgd", seed=0)
+    assert result.diverged_at is not None and result.moving_at is not None
+    assert result.moving_at <= result.suggestion < result.diverged_at
+    assert len(result.lrs) < 100                              # stopped at the divergence
+    assert result.lrs[0] == pytest.approx(1e-5)
+    ratios = result.lrs[1:] / result.lrs[:-1]
+    assert np.allclose(ratios, (100 / 1e-5) ** (1 / 99))     # exponential schedule
+    # Fixed-rate runs confirm it: far below it barely moves, at it learns, beyond it diverges.
+    sweep = lr_sweep(_small_mlp, data, (result.moving_at / 100, result.suggestion,
+                                        2 * result.diverged_at),
+                     steps=60, batch_size=32, optimizer="sgd", seed=0)
+    slow, right, fast = sweep.losses
+    assert sweep.final[0] > 0.8 * slow[0]
+    assert sweep.final[1] < 0.5 * right[0]
+    assert sweep.diverged.tolist() == [False, False, True]
+    assert sweep.verdicts == ["too small", "right", "diverged"]
+
+
+def test_lr_range_checks_its_arguments():
+    with pytest.raises(ValueError, match="start_lr < end_lr"):
+        lr_range_test(_small_mlp, _blobs(50), start_lr=1.0, end_lr=0.1)
+    with pytest.raises(ValueError, match="unknown optimizer 'lbfgs'"):
+        lr_range_test(_small_mlp, _blobs(50), optimizer="lbfgs", steps=5)
+
+
+# ---------------------------------------------------------------------------- landscape
+@pytest.fixture(scope="module")
+def trained():
+    # Overlapping classes: on separable data the cross-entropy keeps falling as the trained
+    # weights are scaled up, so the line's minimum would lie beyond alpha = 1.
+    data = _blobs(spread=0.7)
+    model = _small_mlp(np.random.default_rng(3))
+    record = train_and_record(model, data, 300, lr=1e-2, batch_size=32, record_every=30)
+    return model, record, data
+
+
+def test_train_and_record_snapshots_the_path(trained):
+    model, record, _ = trained
+    assert record.steps == list(range(0, 301, 30))
+    assert len(record.states) == 11 and record.losses.shape == (301,)
+    assert all(np.array_equal(v, model.state_dict()[k]) for k, v in record.final.items())
+    assert not np.array_equal(record.initial["0.weight"], record.final["0.weight"])
+
+
+def test_linear_interpolation_is_lowest_near_the_trained_weights(trained):
+    model, record, data = trained
+    before = snapshot(model)
+    line = linear_interpolation(model, record.initial, record.final, data)
+    assert line.alphas[0] == -0.5 and line.alphas[-1] == 1.5 and len(line.alphas) == 41
+    assert 0.9 <= line.min_alpha <= 1.2
+    assert line.losses[line.alphas == 0.0][0] > 1.5 * line.losses[line.alphas == 1.0][0]
+    assert line.losses[line.alphas == 1.5][0] > line.losses[line.alphas == 1.0][0]
+    assert line.accuracies[line.alphas == 1.0][0] > 0.75
+    assert all(np.array_equal(v, model.state_dict()[k]) for k, v in before.items())
+
+
+def test_landscape_2d_is_lowest_near_the_centre(trained):
+    model, record, data = trained
+    before = snapshot(model)
+    result = landscape_2d(model, record.final, data, resolution=11, span=1.0,
+                          path=record.states, seed=0)
+    assert result.losses.shape == (11, 11)
+    assert result.alphas[5] == 0 and result.betas[5] == 0
+    assert result.center_loss == pytest.approx(result.losses[5, 5], rel=1e-5)
+    i, j = np.unravel_index(np.argmin(result.losses), result.losses.shape)
+    assert abs(i - 5) <= 1 and abs(j - 5) <= 1
+    corners = result.losses[[0, 0, -1, -1], [0, -1, 0, -1]]
+    assert corners.min() > 2 * result.center_loss
+    assert result.path.shape == (11, 2)
+    assert np.allclose(result.path[-1], 0)        # the last state is the centre
+    assert all(np.array_equal(v, model.state_dict()[k]) for k, v in before.items())
+
+    pca = landscape_2d(model, record.final, data, directions="pca", resolution=5,
+                       path=record.states)
+    assert sum(pca.explained) > 0.8
+    assert np.mean(pca.path_residual[:-1]) < 0.5  # the path lies mostly in its own plane
+    assert np.abs(pca.path[:, 0]).max() * 1.25 == pytest.approx(pca.alphas.max())
+    with pytest.raises(ValueError, match="unknown directions 'sideways'"):
+        landscape_2d(model, record.final, data, directions="sideways")
+
+
+def test_filter_normalised_direction_matches_each_filter_norm():
+    rng = np.random.default_rng(0)
+    weights = {"w": rng.normal(size=(5, 3, 2)) * np.arange(1, 6)[:, None, None],
+               "b": np.ones(5)}
+    direction = filter_normalised_direction(weights, np.random.default_rng(1))
+    assert np.allclose(np.linalg.norm(direction["w"].reshape(5, -1), axis=1),
+                       np.linalg.norm(weights["w"].reshape(5, -1), axis=1))
+    assert np.all(direction["b"] == 0)
+
+
+# ---------------------------------------------------------------------------- the CLI
+@pytest.fixture(scope="module")
+def npz(tmp_path_factory):
+    x, y = _blobs(300)
+    path = tmp_path_factory.mktemp("data") / "blobs.npz"
+    np.savez(path, x=x[:240], y=y[:240], x_test=x[240:], y_test=y[240:])
+    return str(path)
+
+
+def _runs(db):
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT kind, status, results, command FROM runs").fetchall()
+
+
+@pytest.mark.parametrize("argv, files", [
+    (["init", "--depth", "4", "--width", "32", "--samples", "50", "--inits", "too-small,he"],
+     ["init_histograms.png", "init_statistics.png"]),
+    (["gradients", "--depth", "4", "--width", "8", "--steps", "3", "--activations",
+      "sigmoid,relu", "--batch-size", "32"],
+     ["gradient_flow.png", "gradient_flow_training.png"]),
+    (["lr-range", "--steps", "20", "--sweep-steps", "5", "--width", "8", "--depth", "2"],
+     ["lr_range.png", "lr_sweep.png"]),
+    (["landscape", "--steps", "20", "--resolution", "3", "--width", "8", "--depth", "2",
+      "--samples", "100"],
+     ["landscape_1d.png", "landscape_2d.png", "landscape_2d_pca.png"]),
+])
+def test_cli_diagnose_writes_figures_report_and_run(argv, files, tmp_path, npz, capsys):
+    out, db = tmp_path / "out", tmp_path / "runs.db"
+    study = argv[0]
+    extra = [] if study == "init" else ["--data", npz]
+    assert main(["diagnose", *argv, *extra, "--out", str(out), "--db", str(db)]) == 0
+    stdout = capsys.readouterr().out
+    for name in [*files, "report.html"]:
+        assert (out / name).is_file(), name
+        assert f"wrote {out / name}" in stdout
+    assert "|---" in stdout                                     # the Markdown table
+    page = (out / "report.html").read_text()
+    assert page.count('src="data:image/png;base64,') == len(files)
+    assert f"steepest diagnose {study} " in page
+    [(kind, status, results, command)] = _runs(db)
+    assert (kind, status) == (f"diagnose-{study}", "finished")
+    assert command.startswith(f"steepest diagnose {study} ")
+    assert "[" not in command and "'" not in command        # lists spelled as a,b
+    if study == "gradients":
+        assert "--activations sigmoid,relu --depth 4 --width 8 --init auto --steps 3 " \
+               "--lr 0.001 --optimizer adam --batch-size 32 --seed 0 --data " in command
+    assert json.loads(results)["seconds"] >= 0
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["diagnose"], "diagnose needs a study"),
+    (["diagnose", "gradients", "--activations", "sigmoid,swish"],
+     "--activations: unknown name 'swish'; choose from sigmoid, tanh"),
+    (["diagnose", "gradients", "--optimizer", "lbfgs"], "--optimizer: unknown name 'lbfgs'"),
+    (["diagnose", "init", "--inits", "huge"], "--inits: unknown name 'huge'"),
+    (["diagnose", "lr-range", "--start-lr", "1", "--end-lr", "0.1"],
+     "--start-lr (1) must be below --end-lr (0.1)"),
+    (["diagnose", "landscape", "--data", "nonsense"], "--data: unknown dataset 'nonsense'"),
+])
+def test_cli_diagnose_bad_options_give_one_line_and_status_2(argv, message, tmp_path, capsys):
+    db = ["--db", str(tmp_path / "runs.db")] if len(argv) > 1 else []
+    assert main([*argv, "--out", str(tmp_path / "o"), *db] if len(argv) > 1 else argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+
+
+@pytest.mark.parametrize("argv", [
+    ["diagnose", "gradients", "--depth", "0"],
+    ["diagnose", "init", "--width", "many"],
+    ["diagnose", "sideways"],
+])
+def test_cli_diagnose_bad_values_are_argparse_errors(argv, capsys):
+    try:
+        status = main(argv)
+    except SystemExit as done:  # argparse's own exit, if main lets it through
+        status = done.code
+    assert status == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("steepest diagnose")
+
+
+def test_cli_lists_the_lab_optimizers():
+    from steepest.cli.diagnose import OPTIMIZER_NAMES
+    from steepest.lab._common import STUDY_OPTIMIZERS
+
+    assert OPTIMIZER_NAMES == tuple(STUDY_OPTIMIZERS)
+
+
+def test_importing_the_lab_stays_light():
+    code = ("import sys, steepest.lab as lab; lab.Report; "
+            "print('matplotlib' in sys.modules, 'steepest.lab.landscape' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.split() == ["False", "False"]
