@@ -60,6 +60,24 @@ def test_train_command_trains_records_and_checkpoints(tmp_path, capsys):
     assert checkpoint.model_state["1.weight"].shape == (16, 40)
 
 
+def test_test_time_augmentation_is_reported_and_recorded(tmp_path, capsys):
+    from steepest.data import load_mnist1d
+    from steepest.data.augment import evaluate_tta
+    from steepest.io import load_checkpoint
+    from steepest.models import mlp
+    from steepest.store import RunStore
+
+    assert _train(tmp_path, "--steps", "40", "--width", "16", "--tta",
+                  "identity,shift-left,shift-right", "--checkpoint-dir", str(tmp_path)) == 0
+    assert "test-time augmentation (identity,shift-left,shift-right)" in capsys.readouterr().out
+    result = RunStore(tmp_path / "runs.db").run(1).results["test_tta_accuracy"]
+    model = mlp(40, 10, width=16)
+    model.load_state_dict(load_checkpoint(tmp_path / "last.safetensors").model_state)
+    data = load_mnist1d()
+    views = ("identity", "shift-left", "shift-right")
+    assert result == evaluate_tta(model, data.x_test, data.y_test, views)[1]
+
+
 def test_config_file_sets_options_and_the_command_line_wins(tmp_path, capsys):
     from steepest.store import RunStore
 
@@ -103,6 +121,7 @@ def test_resume_continues_the_same_run_exactly(tmp_path, capsys):
     (["--epochs", "2", "--steps", "3"], "give epochs or steps, not both"),
     (["--resume", "nothing.safetensors"], "--resume nothing.safetensors: no such file"),
     (["--config", "nothing.toml"], "--config nothing.toml: no such file"),
+    (["--tta", "identity,sideways"], "--tta: unknown view 'sideways'"),
 ])
 def test_user_mistakes_get_one_line_and_exit_2(tmp_path, capsys, args, message):
     assert _train(tmp_path, *args) == 2

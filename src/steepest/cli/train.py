@@ -23,7 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "dropout": 0.0, "optimizer": "adam", "lr": 1e-2, "weight_decay": None, "schedule": "constant",
     "batch_size": 100, "epochs": None, "steps": 8000, "val_split": 0.0, "early_stopping": None,
     "restore_best": False, "augment": "", "grad_accumulation": 1, "clip_grad_norm": None,
-    "ema": None, "seed": 0, "checkpoint_dir": None, "checkpoint_every": None,
+    "ema": None, "tta": "", "seed": 0, "checkpoint_dir": None, "checkpoint_every": None,
     "no_checkpoint": False, "db": None, "name": None, "progress": True,
 }
 
@@ -98,6 +98,8 @@ OPTIONS: dict[str, tuple[Any, str]] = {
     "grad_accumulation": (_int(1), "batches per optimizer step"),
     "clip_grad_norm": (_float(0.0, inclusive=False), "clip the gradients' global L2 norm"),
     "ema": (_float(0.0, inclusive=False, high=1.0), "evaluate an EMA of the weights (decay)"),
+    "tta": (str, "also report test accuracy averaged over views: e.g. identity,hflip or "
+                 "identity,shift-left,shift-right"),
     "seed": (_int(0), "seed of initialisation, data order, augmentation and dropout"),
     "checkpoint_dir": (str, "folder for last.safetensors and best.safetensors"),
     "checkpoint_every": (_int(1), "also write last.safetensors every this many steps"),
@@ -232,6 +234,12 @@ def run(args: argparse.Namespace) -> int:
                                    **options_of_model)
     except (ValueError, TypeError) as error:
         raise UsageError(f"--model {options['model']}: {error}") from None
+    tta = [v.strip() for v in options["tta"].split(",") if v.strip()] or None
+    from steepest.data.augment import TTA_VIEWS
+
+    for view in tta or ():
+        if view not in TTA_VIEWS:
+            raise UsageError(f"--tta: unknown view {view!r}; choose from {', '.join(TTA_VIEWS)}")
     try:
         augment = build_augmentation(options["augment"], sample_shape=sample_shape,
                                      num_classes=num_classes) if options["augment"] else None
@@ -268,7 +276,7 @@ def run(args: argparse.Namespace) -> int:
             early_stopping=options["early_stopping"],
             restore_best_weights=options["restore_best"], checkpoint_dir=checkpoint_dir,
             checkpoint_every=options["checkpoint_every"], resume=args.resume,
-            store=run_record, config=config, progress=options["progress"],
+            tta=tta, store=run_record, config=config, progress=options["progress"],
             seed=options["seed"])
     except TrainingDiverged as error:
         print(f"steepest: training diverged: {error}", file=sys.stderr)
@@ -280,6 +288,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"test accuracy {100 * test.get('test_accuracy', float('nan')):.1f}% "
           f"(loss {test.get('test_loss', float('nan')):.4f}) after {history.trainer.step} steps "
           f"in {seconds:.1f} s")
+    if "test_tta_accuracy" in test:
+        print(f"test accuracy with test-time augmentation ({options['tta']}): "
+              f"{100 * test['test_tta_accuracy']:.1f}% (loss {test['test_tta_loss']:.4f})")
     where = f"; checkpoints in {checkpoint_dir}" if checkpoint_dir else ""
     print(f"run #{run_record.id} recorded in {store.path}{where}")
     return 0

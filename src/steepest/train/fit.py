@@ -28,7 +28,7 @@ def fit(model: Module, data: Any, *, optimizer: Any = "adam", lr: float | None =
         weight_decay: float | None = None, schedule: Any = None, epochs: int | None = None,
         steps: int | None = None, batch_size: int | None = 100, shuffle: bool = True,
         drop_last: bool = False, validation_split: float = 0.0, validation_data: Any = None,
-        test_data: Any = None, augment: Callable | None = None,
+        test_data: Any = None, augment: Callable | None = None, tta: Any = None,
         loss_fn: Callable | None = None, callbacks: Iterable[Callback] = (),
         grad_accumulation: int = 1, clip_grad_norm: float | None = None,
         clip_grad_value: float | None = None, ema_decay: float | None = None,
@@ -47,6 +47,8 @@ def fit(model: Module, data: Any, *, optimizer: Any = "adam", lr: float | None =
     schedule: a name from `optim.SCHEDULES` or a scheduler object built on that optimizer.
     epochs / steps: how long (steps count optimizer steps); the default is 10 epochs.
     batch_size: None is full-batch gradient descent, 1 stochastic, n mini-batch.
+    tta: views for test-time augmentation (`data.augment.TTA_VIEWS`, e.g. ("identity",
+      "hflip")): the final test metrics then also give test_tta_loss and test_tta_accuracy.
     validation_split: the fraction of the training data held out (seeded) as val_*.
     early_stopping: patience in epochs (monitoring val_loss, or loss without validation data);
       restore_best_weights loads the best epoch's weights at the end, triggered or not.
@@ -135,7 +137,7 @@ def fit(model: Module, data: Any, *, optimizer: Any = "adam", lr: float | None =
                       scheduler_interval=interval, callbacks=callbacks,
                       grad_accumulation=grad_accumulation, clip_grad_norm=clip_grad_norm,
                       clip_grad_value=clip_grad_value, ema=ema, progress=progress, run=run,
-                      config=config, log=log)
+                      config=config, log=log, tta=tta)
     history = trainer.fit(loader, epochs=epochs, steps=steps,
                           validation=validation, test=test, resume=resume)
     history.run_id = getattr(run, "id", None)

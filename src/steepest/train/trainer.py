@@ -87,6 +87,7 @@ class Trainer:
     ema: an `ExponentialMovingAverage`, updated after each step; evaluation then uses the
       averaged weights.
     run: a `store.Run` to record config, metrics, checkpoints and results in the run store.
+    tta: test-time augmentation views (`data.augment.tta_predict`) for the final test metrics.
     """
 
     def __init__(self, model: Module, optimizer: Any, *,
@@ -96,7 +97,8 @@ class Trainer:
                  clip_grad_norm: float | None = None, clip_grad_value: float | None = None,
                  ema: Any = None, progress: bool = True, run: Any = None,
                  config: dict[str, Any] | None = None, log: Callable[[str], None] | None = print,
-                 log_every_epochs: int | None = None, eval_batch_size: int = 1000) -> None:
+                 log_every_epochs: int | None = None, eval_batch_size: int = 1000,
+                 tta: Sequence[Any] | None = None) -> None:
         if not isinstance(grad_accumulation, int) or grad_accumulation < 1:
             raise ValueError(f"grad_accumulation must be a positive integer, got "
                              f"{grad_accumulation!r}")
@@ -121,6 +123,7 @@ class Trainer:
         self._log = log
         self.log_every_epochs = log_every_epochs
         self.eval_batch_size = eval_batch_size
+        self.tta = tuple(tta) if tta else None
         self.history = History()
         self.epoch = 0          # epochs completed
         self.step = 0           # optimizer steps taken
@@ -167,6 +170,17 @@ class Trainer:
         if count == 0:
             raise ValueError("evaluate: the data is empty")
         return {"loss": total_loss / count, "accuracy": correct / count}
+
+    def _evaluate_tta(self, test: tuple[np.ndarray, np.ndarray]) -> dict[str, float]:
+        from steepest.data.augment import evaluate_tta
+
+        model = self.model
+        if self.ema is not None:
+            with self.ema.average_parameters():
+                loss, accuracy = evaluate_tta(model, *test, self.tta)
+        else:
+            loss, accuracy = evaluate_tta(model, *test, self.tta)
+        return {"test_tta_loss": loss, "test_tta_accuracy": accuracy}
 
     # ---- checkpoints -----------------------------------------------------------------------
     def save_checkpoint(self, path: str | Path, kind: str = "last") -> Path:
@@ -293,6 +307,8 @@ class Trainer:
                     callback.on_train_end(self, final)
                 if test is not None:
                     self.history.test = {f"test_{k}": v for k, v in self.evaluate(test).items()}
+                    if self.tta and isinstance(test, tuple):
+                        self.history.test.update(self._evaluate_tta(test))
                     final.update(self.history.test)
                 for name, values in self.history.history.items():
                     if values:
