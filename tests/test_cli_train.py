@@ -168,3 +168,41 @@ def test_mistakes_in_a_real_process_have_no_traceback(args, message):
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_full_batch_from_the_command_line(tmp_path, capsys):
+    from steepest.store import RunStore
+
+    assert _train(tmp_path, "--epochs", "3", "--batch-size", "full", "--no-checkpoint") == 0
+    assert "batch full" in capsys.readouterr().out
+    assert RunStore(tmp_path / "runs.db").run(1).results["steps"] == 3  # one step an epoch
+
+
+def test_resume_refuses_to_change_the_run(tmp_path, capsys):
+    from steepest.store import RunStore
+
+    assert _train(tmp_path, "--steps", "20", "--checkpoint-dir", str(tmp_path / "c")) == 0
+    capsys.readouterr()
+    last = str(tmp_path / "c" / "last.safetensors")
+    assert _train(tmp_path, "--resume", last, "--steps", "40", "--lr", "0.5") == 2
+    err = capsys.readouterr().err
+    assert "--lr 0.5 differs from the run" in err and "(0.01)" in err
+    assert _train(tmp_path, "--resume", last, "--steps", "40", "--batch-size", "7") == 2
+    assert RunStore(tmp_path / "runs.db").run(1).status == "finished"
+
+
+def test_unusable_paths_and_labels_are_one_line(tmp_path, capsys):
+    from steepest.store import RunStore
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    assert _train(tmp_path, "--steps", "2", "--checkpoint-dir", str(blocker / "sub")) == 2
+    assert "--checkpoint-dir" in capsys.readouterr().err
+    assert [r.status for r in RunStore(tmp_path / "runs.db").runs()] == ["failed"]
+    assert main(["train", "--db", str(blocker / "runs.db"), "--steps", "2"]) == 2
+    assert "--db" in capsys.readouterr().err
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "floats.npz", x=rng.normal(size=(50, 4)).astype(np.float32),
+             y=rng.normal(size=50))
+    assert _train(tmp_path, "--data", str(tmp_path / "floats.npz"), "--steps", "2") == 2
+    assert "labels must be class indices" in capsys.readouterr().err

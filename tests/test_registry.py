@@ -125,7 +125,7 @@ def warmup_cosine(opt):
 # name, our class, torch's scheduler built on a torch optimizer
 SCHEDULE_CASES = [
     ("constant", S.ConstantLR, lambda opt: TS.ConstantLR(opt, factor=1.0, total_iters=1)),
-    ("step", S.StepLR, lambda opt: TS.StepLR(opt, step_size=TOTAL // 3, gamma=0.1)),
+    ("step", S.StepLR, lambda opt: TS.StepLR(opt, step_size=-(-TOTAL // 3), gamma=0.1)),
     ("multistep", S.MultiStepLR,
      lambda opt: TS.MultiStepLR(opt, milestones=[TOTAL // 2, 3 * TOTAL // 4], gamma=0.1)),
     ("exponential", S.ExponentialLR, lambda opt: TS.ExponentialLR(opt, 0.01 ** (1 / TOTAL))),
@@ -268,3 +268,16 @@ def test_names_are_tensors_free():
     # params given as a plain list of steepest Tensors that require grad work too
     t = Tensor(np.zeros(2), requires_grad=True)
     assert isinstance(make_optimizer("rmsprop", [t], lr=0.1), optim.RMSprop)
+
+
+def test_step_schedule_drops_twice_whatever_the_length():
+    for total in (8000, 60, 7, 3):
+        model = nn.Linear(2, 2)
+        opt = make_optimizer("sgd", model.parameters(), lr=1.0)
+        scheduler, _ = make_scheduler("step", opt, total_steps=total, steps_per_epoch=1)
+        lrs = set()
+        for _ in range(total):
+            lrs.add(round(opt.param_groups[0]["lr"], 12))
+            opt.step()
+            scheduler.step()
+        assert lrs == {1.0, 0.1, 0.01}, total

@@ -333,3 +333,43 @@ def test_resuming_politely_stopped_run_in_process(small, tmp_path):
                   batch_size=100, resume=tmp_path / "last.safetensors", **_quiet(seed=5))
     assert resumed.step_loss == whole.step_loss
     assert resumed.history == whole.history
+
+
+def test_resume_repeats_early_stopping_and_restores_the_same_best_weights(small, tmp_path):
+    x, y, _, _ = small
+
+    def run(model, stop_at=None, resume=None):
+        stopper = EarlyStopping(monitor="loss", mode="max", patience=3,
+                                restore_best_weights=True)
+        halt = LambdaCallback(on_step_end=lambda t, s, logs: setattr(
+            t, "stop_training", s == stop_at))
+        return fit(model, (x, y), lr=1e-2, epochs=20, batch_size=100, checkpoint_dir=tmp_path,
+                   callbacks=[stopper, halt], resume=resume, **_quiet(seed=1))
+
+    whole_model = _mlp()
+    whole = run(whole_model)
+    assert whole.epoch == [1, 2, 3, 4]  # epoch 1 stays the best; patience 3 ends at epoch 4
+    run(_mlp(), stop_at=15)  # mid-epoch 3, after the best weights were taken at epoch 1
+    resumed_model = _mlp(seed=7)
+    resumed = run(resumed_model, resume=tmp_path / "last.safetensors")
+    assert resumed.epoch == whole.epoch and resumed.step_loss == whole.step_loss
+    for name, value in whole_model.state_dict().items():
+        np.testing.assert_array_equal(resumed_model.state_dict()[name], value, err_msg=name)
+
+
+def test_restoring_the_best_epoch_with_an_ema_restores_the_evaluated_weights(small):
+    x, y, xt, yt = small
+    stopper = EarlyStopping(monitor="val_loss", mode="max", patience=2, restore_best_weights=True)
+    history = fit(_mlp(), (x, y), lr=1e-2, epochs=10, batch_size=100, ema_decay=0.9,
+                  validation_data=(xt, yt), callbacks=[stopper], **_quiet())
+    best = history["val_loss"][stopper.best_epoch - 1]
+    assert stopper.best == best
+    assert history.trainer.evaluate((xt, yt))["loss"] == pytest.approx(best, rel=1e-6)
+
+
+def test_early_stopping_start_from_epoch_counts_like_keras(small):
+    x, y, _, _ = small
+    stopper = EarlyStopping(monitor="loss", mode="max", patience=1, start_from_epoch=2)
+    history = fit(_mlp(), (x, y), lr=1e-2, epochs=10, batch_size=100, callbacks=[stopper],
+                  **_quiet())
+    assert stopper.best_epoch == 3 and history.epoch == [1, 2, 3, 4]

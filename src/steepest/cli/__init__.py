@@ -23,12 +23,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     # Imported here: the subcommand modules need UsageError from this module.
-    from steepest.cli import diagnose, race, runs, train
+    from steepest.cli import compare, diagnose, race, runs, train
 
     train.add_parser(commands)
     race.add_parser(commands)
     runs.add_parser(commands)
     diagnose.add_parser(commands)
+    compare.add_parser(commands)
     return parser
 
 
@@ -58,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
             from steepest.cli import diagnose
 
             return diagnose.run(args)
+        if args.command == "compare":
+            from steepest.cli import compare
+
+            return compare.run(args)
     except UsageError as error:
         print(f"steepest: {error}", file=sys.stderr)
         return 2
@@ -67,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `steepest runs show 3 | head`: the reader left, nothing is wrong
         sys.stderr.close()
         return 0
+    except OSError as error:  # a file or folder the system refused: say which, no traceback
+        where = f" {error.filename}" if error.filename else ""
+        print(f"steepest: cannot use{where}: {error.strerror or error}", file=sys.stderr)
+        return 1
     return 0
 
 

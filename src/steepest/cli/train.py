@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 import shlex
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -58,9 +59,10 @@ def _float(low: float, *, inclusive: bool = True, high: float | None = None) -> 
     return parse
 
 
-def _batch_size(text: Any) -> int | None:
+def _batch_size(text: Any) -> int | str:
+    # "full" stays a word until the data loader is built: None would read as "not given".
     if str(text).lower() == "full":
-        return None
+        return "full"
     return _int(1)(text)
 
 
@@ -174,6 +176,8 @@ def resolve_options(args: argparse.Namespace) -> dict[str, Any]:
     if args.config:
         layers.append(load_config(args.config))
     layers.append({k: v for k, v in vars(args).items() if k in OPTIONS and v is not None})
+    if args.resume:
+        _check_resume_changes(args.resume, layers[0], layers[1:])
     for layer in layers:
         if "epochs" in layer and "steps" in layer and None not in (layer["epochs"],
                                                                     layer["steps"]):
@@ -185,6 +189,24 @@ def resolve_options(args: argparse.Namespace) -> dict[str, Any]:
             options["epochs"] = None
         options.update(layer)
     return options
+
+
+# What may differ when a run is resumed: how long it goes on, where things are written, how it
+# is shown. Everything else (lr, batch size, augmentation, ...) would not continue the same run.
+CHANGEABLE_ON_RESUME = ("steps", "epochs", "checkpoint_dir", "checkpoint_every", "no_checkpoint",
+                        "progress", "db", "name", "tta", "data_dir")
+
+
+def _check_resume_changes(path: str, saved: dict[str, Any], later: list[dict[str, Any]]) -> None:
+    for layer in later:
+        for key, value in layer.items():
+            if key in CHANGEABLE_ON_RESUME:
+                continue
+            before = saved.get(key, DEFAULTS[key])
+            if value != before:
+                raise UsageError(
+                    f"--{key.replace('_', '-')} {value} differs from the run in {path} "
+                    f"({before}); a resumed run keeps its settings: start a new run to change it")
 
 
 def _checkpoint_config(path: str) -> dict[str, Any]:
@@ -216,7 +238,17 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise UsageError(f"--data: {error}") from None
     sample_shape = tuple(data.x.shape[1:])
-    num_classes = int(max(data.y.max(), data.y_test.max())) + 1
+    for name, labels in (("training", data.y), ("test", data.y_test)):
+        if labels.ndim != 1 or (labels.size and labels.dtype.kind not in "iu"):
+            raise UsageError(f"--data {options['data']}: the {name} labels must be class indices "
+                             f"(integers, one per example), got {labels.dtype} of shape "
+                             f"{labels.shape}")
+        if labels.size and labels.min() < 0:
+            raise UsageError(f"--data {options['data']}: negative class index {labels.min()} in "
+                             f"the {name} labels")
+    if len(data.x) == 0:
+        raise UsageError(f"--data {options['data']}: no training examples")
+    num_classes = data.num_classes
     print(f"data: {options['data']}, {len(data.x)} train / {len(data.x_test)} test, "
           f"inputs {sample_shape}, {num_classes} classes "
           f"(loaded in {time.perf_counter() - started:.1f} s)")
@@ -248,8 +280,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         store = RunStore(resolve_db_path(options["db"]))
-    except ValueError as error:
-        raise UsageError(f"--db: {error}") from None
+    except (ValueError, sqlite3.Error, OSError) as error:
+        raise UsageError(f"--db {resolve_db_path(options['db'])}: {error}") from None
     config = {k: v for k, v in options.items() if k not in ("db", "progress")}
     command = "steepest " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "steepest train"
     run_record = _open_run(store, config, args.resume, options["name"], command)
@@ -258,30 +290,40 @@ def run(args: argparse.Namespace) -> int:
         checkpoint_dir = options["checkpoint_dir"] or (
             Path(args.resume).parent if args.resume
             else store.path.parent / "checkpoints" / f"run-{run_record.id}")
+    if checkpoint_dir is not None:
+        try:
+            Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            run_record.finish(status="failed")
+            raise UsageError(f"--checkpoint-dir {checkpoint_dir}: cannot create it "
+                             f"({error.strerror or error})") from None
     steps_text = (f"{options['steps']} steps" if options["steps"] is not None
                   else f"{options['epochs']} epochs")
     print(f"model: {options['model']}, {model.num_parameters()} parameters; "
-          f"{options['optimizer']} lr {options['lr']:g}, batch {options['batch_size'] or 'full'}, "
+          f"{options['optimizer']} lr {options['lr']:g}, batch {options['batch_size']}, "
           f"{steps_text}; run #{run_record.id} in {store.path}")
     started = time.perf_counter()
+    batch_size = None if options["batch_size"] == "full" else options["batch_size"]
     try:
-        history = fit(
-            model, data, optimizer=options["optimizer"], lr=options["lr"],
-            weight_decay=options["weight_decay"],
-            schedule=None if options["schedule"] in ("constant", "none") else options["schedule"],
-            epochs=options["epochs"], steps=options["steps"], batch_size=options["batch_size"],
-            validation_split=options["val_split"], augment=augment,
-            grad_accumulation=options["grad_accumulation"],
-            clip_grad_norm=options["clip_grad_norm"], ema_decay=options["ema"],
-            early_stopping=options["early_stopping"],
-            restore_best_weights=options["restore_best"], checkpoint_dir=checkpoint_dir,
-            checkpoint_every=options["checkpoint_every"], resume=args.resume,
-            tta=tta, store=run_record, config=config, progress=options["progress"],
-            seed=options["seed"])
+        with run_record:  # a run that fails before training is marked "failed", not "running"
+            history = fit(
+                model, data, optimizer=options["optimizer"], lr=options["lr"],
+                weight_decay=options["weight_decay"],
+                schedule=(None if options["schedule"] in ("constant", "none")
+                          else options["schedule"]),
+                epochs=options["epochs"], steps=options["steps"], batch_size=batch_size,
+                validation_split=options["val_split"], augment=augment,
+                grad_accumulation=options["grad_accumulation"],
+                clip_grad_norm=options["clip_grad_norm"], ema_decay=options["ema"],
+                early_stopping=options["early_stopping"],
+                restore_best_weights=options["restore_best"], checkpoint_dir=checkpoint_dir,
+                checkpoint_every=options["checkpoint_every"], resume=args.resume,
+                tta=tta, store=run_record, config=config, progress=options["progress"],
+                seed=options["seed"])
     except TrainingDiverged as error:
         print(f"steepest: training diverged: {error}", file=sys.stderr)
         return 1
-    except ValueError as error:  # options that only the optimizer or schedule can check
+    except (ValueError, TypeError) as error:  # what only the optimizer or schedule can check
         raise UsageError(str(error)) from None
     seconds = time.perf_counter() - started
     test = history.test or {}

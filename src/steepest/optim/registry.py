@@ -12,7 +12,7 @@ loss once per epoch (interval "epoch"). Their recipes:
 
     constant       ConstantLR(factor=1): the lr never changes (a real scheduler, so a trainer
                    needs no special case and checkpoints have a state)
-    step           StepLR(step_size=total_steps // 3, gamma=0.1): two drops, by 10x each
+    step           StepLR(step_size=ceil(total_steps / 3), gamma=0.1): two drops, by 10x each
     multistep      MultiStepLR(milestones=[50%, 75%] of total_steps, gamma=0.1)
     exponential    ExponentialLR(gamma=0.01^(1/total_steps)): the lr falls 100x by the end
     cosine         CosineAnnealingLR(T_max=total_steps, eta_min=0)
@@ -159,7 +159,7 @@ def make_scheduler(name: str, optimizer: Any, *, total_steps: int, steps_per_epo
     lrs = [group["lr"] for group in optimizer.param_groups]
     builders: dict[str, tuple[Callable[..., Any], Callable[[], dict[str, Any]]]] = {
         "constant": (S.ConstantLR, lambda: {"factor": 1.0, "total_iters": 1}),
-        "step": (S.StepLR, lambda: {"step_size": max(1, total_steps // 3), "gamma": 0.1}),
+        "step": (S.StepLR, lambda: {"step_size": max(1, -(-total_steps // 3)), "gamma": 0.1}),
         "multistep": (S.MultiStepLR, lambda: {
             "milestones": sorted({max(1, total_steps // 2), max(2, (3 * total_steps) // 4)}),
             "gamma": 0.1}),

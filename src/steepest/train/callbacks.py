@@ -3,7 +3,10 @@
 Order inside one optimizer step: forward, loss, backward, `on_after_backward` (gradients are
 there, before clipping), clipping, optimizer step, scheduler step, `on_step_end`.
 At the end of an epoch: metrics, then `on_epoch_end(trainer, epoch, logs)`, where `logs` holds
-loss, accuracy, lr and, when there is validation data, val_loss and val_accuracy.
+loss, accuracy, lr and, when there is validation data, val_loss and val_accuracy; then
+`on_epoch_saved`, where checkpoints are written, once every callback has updated its state.
+When the loop ends: `on_loop_end` (the state a resume continues from: checkpoints are written
+here), then `on_train_end` (where EarlyStopping may restore the best weights).
 A callback stops training by setting `trainer.stop_training = True`.
 
 Callbacks that carry state across epochs (EarlyStopping's best value, for instance) give it
@@ -31,6 +34,8 @@ class Callback:
     def on_after_backward(self, trainer: Trainer, step: int) -> None: ...
     def on_step_end(self, trainer: Trainer, step: int, logs: dict[str, float]) -> None: ...
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None: ...
+    def on_epoch_saved(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None: ...
+    def on_loop_end(self, trainer: Trainer) -> None: ...
     def on_train_end(self, trainer: Trainer, logs: dict[str, Any]) -> None: ...
 
     def state_dict(self) -> dict[str, Any]:
@@ -104,13 +109,13 @@ class EarlyStopping(Callback):
         return self._monitor.best
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
-        if epoch < self.start_from_epoch:
+        if epoch <= self.start_from_epoch:  # Keras counts from 0: ignore epochs 1..start
             return
         value = self._monitor.value(logs)
         if self._monitor.improved(value):
             self._monitor.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
-                self.best_weights = copy.deepcopy(trainer.model.state_dict())
+                self.best_weights = _evaluated_weights(trainer)
             return
         self.wait += 1
         if self.wait >= self.patience:
@@ -122,15 +127,30 @@ class EarlyStopping(Callback):
     def on_train_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
         if self.restore_best_weights and self.best_weights is not None:
             trainer.model.load_state_dict(self.best_weights)
+            if trainer.ema is not None:  # the EMA weights were monitored: evaluate those again
+                for name, array in trainer.ema.shadow.items():
+                    array[...] = self.best_weights[name]
             trainer.log(f"restored the weights of epoch {self.best_epoch} "
                         f"({self.monitor} {self.best:.4g})")
 
     def state_dict(self) -> dict[str, Any]:
-        return {"best": self._monitor.best, "wait": self.wait, "best_epoch": self.best_epoch}
+        return {"best": self._monitor.best, "wait": self.wait, "best_epoch": self.best_epoch,
+                "stopped_epoch": self.stopped_epoch, "best_weights": self.best_weights}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self._monitor.best, self.wait = state["best"], state["wait"]
-        self.best_epoch = state["best_epoch"]
+        self.best_epoch, self.stopped_epoch = state["best_epoch"], state.get("stopped_epoch")
+        weights = state.get("best_weights")
+        self.best_weights = None if weights is None else {k: np.array(v) for k, v in
+                                                          weights.items()}
+
+
+def _evaluated_weights(trainer: Trainer) -> dict[str, np.ndarray]:
+    """A copy of the weights that evaluation sees: the EMA's when there is one."""
+    if trainer.ema is not None:
+        with trainer.ema.average_parameters():
+            return copy.deepcopy(trainer.model.state_dict())
+    return copy.deepcopy(trainer.model.state_dict())
 
 
 class ReduceLROnPlateau(Callback):
@@ -198,7 +218,11 @@ class ModelCheckpoint(Callback):
         self._saved_at: tuple[int, int] | None = None
 
     def on_train_begin(self, trainer: Trainer) -> None:
-        self.dirpath.mkdir(parents=True, exist_ok=True)
+        try:
+            self.dirpath.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ValueError(f"checkpoint folder {self.dirpath}: cannot create it "
+                             f"({error.strerror or error})") from None
 
     def on_step_end(self, trainer: Trainer, step: int, logs: dict[str, float]) -> None:
         if self.save_last and self.every_n_steps and step % self.every_n_steps == 0:
@@ -208,12 +232,12 @@ class ModelCheckpoint(Callback):
         trainer.save_checkpoint(self.last_path, kind="last")
         self._saved_at = (trainer.step, trainer.epoch)
 
-    def on_train_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+    def on_loop_end(self, trainer: Trainer) -> None:
         # A run that stopped mid-epoch (steps, or a callback) saves where it stopped.
         if self.save_last and self._saved_at != (trainer.step, trainer.epoch):
             self._save_last(trainer)
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+    def on_epoch_saved(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         monitor = self.monitor if self.monitor in logs else "loss"
         if self.save_best and monitor != self._monitor.monitor:
             self._monitor = _Monitor("ModelCheckpoint", monitor, self._monitor.mode, 0.0)

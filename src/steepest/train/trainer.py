@@ -187,17 +187,23 @@ class Trainer:
         """A full checkpoint of this run at the current step (see `steepest.io`)."""
         from steepest.io import capture_rng_state, save_checkpoint
 
+        if self.run is not None:  # the steps up to this checkpoint are never logged again
+            self.run.flush()
+
         extra = {
             "kind": kind,
             "batch": self.batch,
             "epoch_sums": dict(self._epoch_sums),
             "history": {k: v for k, v in self.history.state_dict().items() if k != "step_loss"},
-            "callbacks": [cb.state_dict() for cb in self.callbacks],
+            "callbacks": {},
             "loader_seed": getattr(self._loader, "seed", None),
             "run_id": getattr(self.run, "id", None),
         }
         # Per-step losses as an array: thousands of floats are slow to write as JSON.
         arrays = {"history.step_loss": np.array(self.history.step_loss, dtype=np.float64)}
+        for key, callback in self._callback_keys():
+            extra["callbacks"][key] = _split_arrays(callback.state_dict(), f"callback.{key}",
+                                                    arrays)
         if self.ema is not None:
             for name, value in self.ema.state_dict().items():
                 if isinstance(value, np.ndarray):
@@ -220,12 +226,12 @@ class Trainer:
         from steepest.io import load_checkpoint, restore_rng_state
 
         checkpoint = load_checkpoint(path)
-        checkpoint.restore(self.model, self.optimizer, self.scheduler)
         extra = checkpoint.extra
         saved_seed, seed = extra.get("loader_seed"), getattr(self._loader, "seed", None)
         if saved_seed is not None and seed is not None and saved_seed != seed:
             raise ValueError(f"{path}: the checkpoint was written with data seed {saved_seed}, "
                              f"this run uses {seed}; resume with the same --seed")
+        checkpoint.restore(self.model, self.optimizer, self.scheduler)
         self.epoch, self.step, self.batch = checkpoint.epoch, checkpoint.step, extra["batch"]
         self._epoch_sums = dict(extra["epoch_sums"])
         self.history.load_state_dict(
@@ -235,10 +241,15 @@ class Trainer:
             self.history.epoch.pop()
             for values in self.history.history.values():
                 values.pop()
-        saved_callbacks = extra.get("callbacks", [])
-        if len(saved_callbacks) == len(self.callbacks):
-            for callback, state in zip(self.callbacks, saved_callbacks, strict=True):
-                callback.load_state_dict(state)
+        saved_callbacks = dict(extra.get("callbacks", {}))
+        for key, callback in self._callback_keys():
+            if key in saved_callbacks:
+                callback.load_state_dict(_join_arrays(saved_callbacks.pop(key),
+                                                      checkpoint.arrays))
+            elif callback.state_dict():
+                self.log(f"resume: {path} has no state for callback {key}; it starts afresh")
+        for key in saved_callbacks:
+            self.log(f"resume: the state of callback {key} in {path} is not used by this run")
         if self.ema is not None:
             state = dict(extra.get("ema", {}))
             state.update({k[len("ema."):]: v for k, v in checkpoint.arrays.items()
@@ -246,6 +257,17 @@ class Trainer:
             self.ema.load_state_dict(state)
         restore_rng_state(checkpoint.rng_states["default"])
         self.last_checkpoint = Path(path)
+
+    def _callback_keys(self) -> list[tuple[str, Callback]]:
+        """Callbacks named by class and rank among their class ("EarlyStopping", or
+        "LambdaCallback#2"), so that saved states find their callback even if others change."""
+        seen: dict[str, int] = {}
+        keys = []
+        for callback in self.callbacks:
+            name = type(callback).__name__
+            seen[name] = seen.get(name, 0) + 1
+            keys.append((name if seen[name] == 1 else f"{name}#{seen[name]}", callback))
+        return keys
 
     # ---- the loop --------------------------------------------------------------------------
     def fit(self, train: Any, *, epochs: int | None = None, steps: int | None = None,
@@ -303,6 +325,8 @@ class Trainer:
             final: dict[str, Any] = {"steps": self.step, "epochs": self.epoch,
                                      "train_seconds": time.perf_counter() - started}
             if status == "finished":
+                for callback in self.callbacks:
+                    callback.on_loop_end(self)
                 for callback in self.callbacks:
                     callback.on_train_end(self, final)
                 if test is not None:
@@ -409,6 +433,9 @@ class Trainer:
             self.run.log_epoch(self.epoch, **logs)
         for callback in self.callbacks:
             callback.on_epoch_end(self, self.epoch, logs)
+        # After every on_epoch_end: a checkpoint written now holds the callbacks' updated state.
+        for callback in self.callbacks:
+            callback.on_epoch_saved(self, self.epoch, logs)
         return logs
 
     def _diverged(self, value: float, batch: int) -> None:
@@ -419,6 +446,25 @@ class Trainer:
             f"the loss became {value} at {where}: the learning rate ({self._lr():g}) is probably "
             f"too large; try a smaller one, a schedule with warm-up, or gradient clipping{kept}"
         )
+
+
+def _split_arrays(value: Any, prefix: str, arrays: dict[str, np.ndarray]) -> Any:
+    """`value` with every NumPy array moved into `arrays` (for the checkpoint's tensor part) and
+    replaced by {"__array__": key}; the rest stays JSON."""
+    if isinstance(value, np.ndarray):
+        arrays[prefix] = value
+        return {"__array__": prefix}
+    if isinstance(value, dict):
+        return {k: _split_arrays(v, f"{prefix}.{k}", arrays) for k, v in value.items()}
+    return value
+
+
+def _join_arrays(value: Any, arrays: dict[str, np.ndarray]) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"__array__"}:
+            return arrays[value["__array__"]]
+        return {k: _join_arrays(v, arrays) for k, v in value.items()}
+    return value
 
 
 def _epoch_line(epoch: int, logs: dict[str, float]) -> str:
