@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 
 class UsageError(Exception):
@@ -42,6 +43,36 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    with _blas_threads():
+        return _run(args)
+
+
+def _blas_threads() -> Any:
+    """BLAS threads for the command: $STEEPEST_BLAS_THREADS, default 1, unless the user set
+    OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS. The models trained here are small
+    (batch 100 by width 100): measured on two shared cores, OpenBLAS's threads made an MLP run
+    5-8x slower while anything else ran, and a fixed count keeps runs repeatable bit for bit
+    (sums are rounded differently with another count). threadpoolctl comes with scikit-learn
+    (steepest[data]); without it nothing changes."""
+    import contextlib
+    import os
+
+    if any(os.environ.get(name) for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                                             "MKL_NUM_THREADS")):
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    threads = os.environ.get("STEEPEST_BLAS_THREADS", "1")
+    if not threads.isdigit() or int(threads) < 1:
+        print(f"steepest: ignoring STEEPEST_BLAS_THREADS={threads!r} (expected a positive "
+              f"integer)", file=sys.stderr)
+        threads = "1"
+    return threadpool_limits(limits=int(threads), user_api="blas")
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "train":
             from steepest.cli import train

@@ -1,0 +1,312 @@
+"""`steepest.lab.compare` and `steepest compare`: optimizers at learning rates chosen on a
+validation split (checked against the runs the store recorded), mean ± std bands, steps to a
+target loss, the batch-size trade-off, the regularisation gap, and the command's report."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import numpy as np
+import pytest
+
+import steepest
+from steepest import nn
+from steepest.cli import main
+from steepest.lab.compare import (
+    REGULARISERS,
+    _drop_connect,
+    compare_batch_sizes,
+    compare_optimizers,
+    default_lr_grid,
+    regularisation_study,
+    smooth_losses,
+    steps_to_target,
+)
+from steepest.store import RunStore
+
+
+def _blobs(n=600, features=10, classes=4, seed=0, spread=1.2):
+    """Gaussian blobs with overlapping classes, split 80/20 into (x, y, x_test, y_test)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(classes, features)) * spread
+    y = rng.integers(0, classes, n).astype(np.int64)
+    x = (centres[y] + rng.normal(size=(n, features))).astype(np.float32)
+    cut = int(0.8 * n)
+    return x[:cut], y[:cut], x[cut:], y[cut:]
+
+
+DATA = _blobs()
+
+
+# ---------------------------------------------------------------------------- optimizers
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    store = RunStore(tmp_path_factory.mktemp("compare") / "runs.db")
+    result = compare_optimizers(("sgd", "adam", "momentum"), data=DATA, seeds=(0, 1),
+                                lrs={"momentum": 0.05}, epochs=3, batch_size=64,
+                                model_options={"width": 32}, store=store, command="test")
+    return result, store
+
+
+def test_the_chosen_rate_is_the_grid_rate_with_the_best_validation_accuracy(compared):
+    result, store = compared
+    records = {record.id: record for record in store.runs(kind="compare")}
+    for name in ("sgd", "adam"):
+        assert result.lr_grid[name] == default_lr_grid(name)
+        grid = result.grid[name]
+        assert [run.lr for run in grid] == list(default_lr_grid(name))
+        # Read back what the store recorded for each grid run: the last epoch's validation
+        # accuracy and loss; the best accuracy (ties: lower loss) must be the chosen rate.
+        scores = {}
+        for run in grid:
+            record = records[run.run_id]
+            assert record.config["stage"] == "grid" and record.config["optimizer"] == name
+            assert record.name == f"compare {name} lr={run.lr:g} seed=0"
+            metrics = store.metrics(run.run_id)
+            scores[record.config["lr"]] = (metrics["val_accuracy"][1][-1],
+                                           -metrics["val_loss"][1][-1])
+        assert len(set(scores.values())) > 1  # the grid's rates differ: the choice matters
+        assert result.chosen_lr[name] == max(scores, key=scores.get)
+        # Seed 0 at the chosen rate is the grid's run; seed 1 ran at the chosen rate.
+        assert result.runs[name][0] is next(r for r in grid if r.lr == result.chosen_lr[name])
+        assert result.runs[name][1].lr == result.chosen_lr[name]
+        assert result.runs[name][1].seed == 1
+    assert result.grid["momentum"] == [] and result.chosen_lr["momentum"] == 0.05
+
+
+def test_the_store_holds_every_run_grid_runs_marked(compared):
+    result, store = compared
+    records = store.runs(kind="compare")
+    # sgd, adam: 3 grid runs + seed 1; momentum (rate given): seeds 0 and 1.
+    assert len(records) == 2 * (3 + 1) + 2
+    stages = sorted((r.config["optimizer"], r.config["stage"]) for r in records)
+    assert stages.count(("sgd", "grid")) == 3 and stages.count(("adam", "seeds")) == 1
+    assert stages.count(("momentum", "seeds")) == 2
+    assert all(r.status == "finished" and r.command == "test" for r in records)
+    ids = {run.run_id for runs in result.runs.values() for run in runs}
+    ids |= {run.run_id for runs in result.grid.values() for run in runs}
+    assert ids == {r.id for r in records}
+
+
+def test_bands_are_numpys_mean_and_std_over_the_seeds(compared):
+    result, _ = compared
+    steps_per_epoch = -(-int(round(len(DATA[0]) * 0.8)) // 64)
+    for name in result.optimizers:
+        runs = result.runs[name]
+        x, mean, std = result.band(name, "val_loss")
+        assert x.tolist() == [1, 2, 3] and mean.shape == std.shape == (3,)
+        stacked = np.stack([run.val_loss for run in runs])
+        np.testing.assert_array_equal(mean, np.mean(stacked, axis=0))
+        np.testing.assert_array_equal(std, np.std(stacked, axis=0))
+        x, mean, std = result.band(name, "val_accuracy")
+        np.testing.assert_array_equal(mean, np.mean([r.val_accuracy for r in runs], axis=0))
+        x, mean, std = result.band(name, "step_loss")
+        assert x.shape == mean.shape == (3 * steps_per_epoch,)
+        np.testing.assert_array_equal(std, np.std([r.step_loss for r in runs], axis=0))
+        summary = result.summary()[name]
+        assert summary["test_accuracy"] == pytest.approx(
+            (np.mean([r.final_test_accuracy for r in runs]),
+             np.std([r.final_test_accuracy for r in runs])))
+    rows = result.table()
+    assert [row["optimizer"] for row in rows] == ["sgd", "adam", "momentum"]
+    assert all(" ± " in row["test acc"] for row in rows)
+
+
+def test_the_target_is_the_highest_final_smoothed_loss_and_every_run_reaches_it(compared):
+    result, _ = compared
+    finals = [smooth_losses(r.step_loss, result.smoothing)[-1]
+              for runs in result.runs.values() for r in runs]
+    assert result.target_loss == pytest.approx(max(finals))
+    for name in result.optimizers:
+        counts = result.steps_to_target(name)
+        assert all(c is not None and 1 <= c <= len(r.step_loss)
+                   for c, r in zip(counts, result.runs[name], strict=True))
+
+
+def test_steps_to_target_on_a_hand_made_curve():
+    losses = [4.0, 2.0, 1.0, 0.5, 0.25]
+    # No smoothing: the third step is the first at or below 1.
+    assert steps_to_target(losses, 1.0, smoothing=1.0) == 3
+    assert steps_to_target(losses, 0.1, smoothing=1.0) is None
+    # smoothing 0.5, bias-corrected: 4, 2/0.75, 1.5/0.875, 1/0.9375, 0.625/0.96875.
+    expected = [4.0, 2 / 0.75, 1.5 / 0.875, 1.0 / 0.9375, 0.625 / 0.96875]
+    np.testing.assert_allclose(smooth_losses(losses, 0.5), expected)
+    assert steps_to_target(losses, 1.1, smoothing=0.5) == 4
+    assert steps_to_target(losses, 0.7, smoothing=0.5) == 5
+    # A NaN ends the curve: nothing after it counts.
+    assert steps_to_target([3.0, float("nan"), 0.1], 1.0, smoothing=1.0) is None
+
+
+def test_default_grids_are_rungs_of_the_one_three_ladder():
+    assert default_lr_grid("sgd") == (0.3, 1.0, 3.0)
+    assert default_lr_grid("adam") == (0.003, 0.01, 0.03)
+    assert default_lr_grid("momentum", 5) == (0.01, 0.03, 0.1, 0.3, 1.0)
+    assert default_lr_grid("adam", 4) == (0.003, 0.01, 0.03, 0.1)
+    with pytest.raises(ValueError, match="unknown optimizer 'lbfgs'"):
+        default_lr_grid("lbfgs")
+
+
+def test_a_diverged_grid_run_is_recorded_and_never_chosen(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    result = compare_optimizers("sgd", data=DATA, seeds=(0,), lr_grid=(0.1, 1e6), epochs=2,
+                                model_options={"width": 16}, store=store)
+    good, blown = result.grid["sgd"]
+    assert blown.diverged and not good.diverged and result.chosen_lr["sgd"] == 0.1
+    assert np.isnan(blown.val_accuracy).all() and np.isfinite(good.val_accuracy).all()
+    assert {r.name: r.status for r in store.runs(kind="compare")} == {
+        "compare sgd lr=0.1 seed=0": "finished", "compare sgd lr=1e+06 seed=0": "diverged"}
+    assert result.grid_table()[1]["val acc"] == "diverged"
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(optimizers=("sgd", "lbfgs")), "unknown optimizer 'lbfgs'"),
+    (dict(seeds=()), "at least one seed"),
+    (dict(lrs={"adam": 0.1}), "lrs names 'adam'"),
+    (dict(epochs=2, steps=5), "epochs or steps, not both"),
+    (dict(val_fraction=0.0), "needs a validation split"),
+])
+def test_compare_optimizers_checks_its_arguments(kwargs, message):
+    options = dict(optimizers=("sgd",), data=DATA, epochs=1)
+    options.update(kwargs)
+    with pytest.raises(ValueError, match=message):
+        compare_optimizers(options.pop("optimizers"), **options)
+
+
+# ---------------------------------------------------------------------------- batch sizes
+def test_batch_sizes_full_batch_one_step_stochastic_n_steps_and_more_progress():
+    data = _blobs(300, seed=1)
+    result = compare_batch_sizes((None, 1, 32), data=data, epochs=2,
+                                 model_options={"width": 32})
+    n = result.n_train
+    assert n == 192  # 240 training examples, 20% held out for validation
+    full, stochastic, mini = (result.runs[b][0] for b in (None, 1, 32))
+    assert (full.steps_per_epoch, stochastic.steps_per_epoch, mini.steps_per_epoch) == \
+        (1, n, -(-n // 32))
+    assert len(full.step_loss) == 2 and len(stochastic.step_loss) == 2 * n
+    # Same seed, same initial weights: the same loss before training.
+    assert full.full_train_loss[0] == stochastic.full_train_loss[0] == mini.full_train_loss[0]
+    # After one epoch, n small steps beat one exact step by far.
+    assert stochastic.full_train_loss[1] < full.full_train_loss[1] - 0.3
+    for run in (full, stochastic, mini):
+        assert run.full_train_loss.shape == run.train_seconds.shape == (3,)
+        assert run.train_seconds[0] == 0 and np.all(np.diff(run.train_seconds) > 0)
+    rows = result.table()
+    assert [row["batch size"] for row in rows] == ["full (192)", "1 (stochastic)", "32"]
+    assert [row["steps/epoch"] for row in rows] == [1, n, 6]
+    assert result.lrs == {None: 1.0, 1: 0.01, 32: 0.3}
+
+
+# ---------------------------------------------------------------------------- regularisation
+def test_regularisation_table_has_the_gap_and_no_regulariser_overfits(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    # Overlapping classes: 60 examples can be learnt by heart, but not the rule.
+    data = _blobs(spread=0.6, seed=2)
+    result = regularisation_study(data=data, train_size=60, epochs=40, batch_size=30,
+                                  lr=1e-2, model_options={"width": 64}, store=store)
+    rows = result.table()
+    assert [row["method"] for row in rows] == list(REGULARISERS)
+    for row in rows:
+        method = row["method"]
+        train = result.train_accuracy(method)[0]
+        test = result.test_accuracy(method)[0]
+        assert row["train acc"] == train and row["test acc"] == test
+        assert row["gap"] == pytest.approx(train - test)
+    assert rows[0]["train acc"] == 1.0  # "none" memorises the 60 examples...
+    assert rows[0]["test acc"] < 0.8   # ...and does far worse on new ones
+    records = store.runs(kind="compare")
+    assert sorted(r.config["method"] for r in records) == sorted(REGULARISERS)
+    l2 = next(r for r in records if r.config["method"] == "l2")
+    assert l2.name == "compare regularisation=l2 seed=0"
+
+
+def test_dropconnect_wraps_every_hidden_linear_layer_but_not_the_output():
+    from steepest.models import mlp
+
+    model = _drop_connect(0.3)(mlp(10, 4, depth=2, width=8), np.random.default_rng(0))
+    kinds = [type(layer).__name__ for layer in model]
+    assert kinds == ["Flatten", "DropConnect", "ReLU", "DropConnect", "ReLU", "Linear"]
+    assert all(layer.p == 0.3 for layer in model if isinstance(layer, nn.DropConnect))
+    assert list(model.state_dict())[:2] == ["1.linear.weight", "1.linear.bias"]
+
+
+# ---------------------------------------------------------------------------- the CLI
+@pytest.fixture(scope="module")
+def npz(tmp_path_factory):
+    x, y, x_test, y_test = DATA
+    path = tmp_path_factory.mktemp("data") / "blobs.npz"
+    np.savez(path, x=x, y=y, x_test=x_test, y_test=y_test)
+    return str(path)
+
+
+def _runs(db):
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT kind, status, config, command FROM runs").fetchall()
+
+
+@pytest.mark.parametrize("argv, figure, count", [
+    (["--optimizers", "sgd,adam", "--seeds", "2", "--epochs", "2", "--width", "16"],
+     "compare.png", 2 * (3 + 1)),
+    (["--batch-sizes", "full,32", "--epochs", "2", "--train-size", "100"],
+     "batch_sizes.png", 2),
+    (["--regularisation", "none,dropout,mixup", "--epochs", "2", "--width", "16"],
+     "regularisation.png", 3),
+])
+def test_cli_compare_writes_report_figure_and_runs(argv, figure, count, tmp_path, npz,
+                                                   capsys):
+    out, db = tmp_path / "out", tmp_path / "runs.db"
+    assert main(["compare", *argv, "--data", npz, "--out", str(out), "--db", str(db)]) == 0
+    stdout = capsys.readouterr().out
+    for name in (figure, "report.html"):
+        assert (out / name).is_file(), name
+        assert f"wrote {out / name}" in stdout
+    assert "|---" in stdout
+    page = (out / "report.html").read_text()
+    assert page.count('src="data:image/png;base64,') == 1
+    assert "steepest compare " in page and f"steepest {steepest.__version__}" in page
+    runs = _runs(db)
+    assert len(runs) == count
+    assert {(kind, status) for kind, status, _, _ in runs} == {("compare", "finished")}
+    command = runs[0][3]
+    assert command.startswith("steepest compare ") and f"--data {npz}" in command
+    assert f"{count} runs (#1-#{count}) recorded" in stdout
+    assert json.loads(runs[0][2])["data"] == npz
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--optimizers", "sgd,lbfgs"], "--optimizers: unknown name 'lbfgs'; choose from sgd"),
+    (["--lr", "adam"], "--lr adam: expected NAME=VALUE"),
+    (["--lr", "rmsprop=0.1"], "'rmsprop' is not one of --optimizers"),
+    (["--lr", "sgd=-1"], "the rate must be a positive number"),
+    (["--batch-sizes", "full,0"], "--batch-sizes: '0' is not a batch size"),
+    (["--batch-sizes", "full,1", "--optimizers", "sgd,adam"], "trains with one optimizer"),
+    (["--batch-sizes", "full", "--steps", "10"], "--steps is for comparing optimizers"),
+    (["--regularisation", "none,weightnoise"], "--regularisation: unknown name 'weightnoise'"),
+    (["--regularisation", "--model", "cnn"], "--regularisation studies an MLP"),
+    (["--data", "nonsense"], "--data: unknown dataset 'nonsense'"),
+])
+def test_cli_compare_bad_options_give_one_line_and_status_2(argv, message, tmp_path, capsys):
+    db = tmp_path / "runs.db"
+    assert main(["compare", *argv, "--out", str(tmp_path / "o"), "--db", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+    assert not db.exists() or _runs(db) == []
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--seeds", "0"], "argument --seeds: expected a positive integer, got 0"),
+    (["--batch-sizes", "full", "--regularisation", "none"], "not allowed with argument"),
+    (["--steps", "5", "--epochs", "2"], "not allowed with argument"),
+])
+def test_cli_compare_bad_values_are_argparse_errors(argv, message, capsys):
+    assert main(["compare", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("steepest compare") and message in err
+
+
+def test_cli_lists_the_library_names():
+    from steepest.cli.compare import OPTIMIZER_NAMES, REGULARISER_NAMES
+    from steepest.optim.registry import OPTIMIZERS
+
+    assert OPTIMIZER_NAMES == OPTIMIZERS
+    assert REGULARISER_NAMES == REGULARISERS
