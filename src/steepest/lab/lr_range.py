@@ -61,7 +61,7 @@ class LRRangeResult:
                 self.moving_at)},
             {"quantity": "suggested (steepest fall of the loss)", "learning rate": show(
                 self.suggestion)},
-            {"quantity": "lowest smoothed loss", "learning rate": self.min_loss_lr},
+            {"quantity": "at the lowest smoothed loss", "learning rate": self.min_loss_lr},
             {"quantity": "diverged", "learning rate": show(self.diverged_at)},
         ]
 
