@@ -14,11 +14,13 @@ import steepest
 from steepest import nn
 from steepest.cli import main
 from steepest.lab.compare import (
+    DEFAULT_LR,
     REGULARISERS,
     _drop_connect,
     compare_batch_sizes,
     compare_optimizers,
     default_lr_grid,
+    plot_compare,
     regularisation_study,
     smooth_losses,
     steps_to_target,
@@ -89,7 +91,7 @@ def test_the_store_holds_every_run_grid_runs_marked(compared):
     assert ids == {r.id for r in records}
 
 
-def test_bands_are_numpys_mean_and_std_over_the_seeds(compared):
+def test_bands_are_the_mean_and_sample_std_over_the_seeds(compared):
     result, _ = compared
     steps_per_epoch = -(-int(round(len(DATA[0]) * 0.8)) // 64)
     for name in result.optimizers:
@@ -97,17 +99,22 @@ def test_bands_are_numpys_mean_and_std_over_the_seeds(compared):
         x, mean, std = result.band(name, "val_loss")
         assert x.tolist() == [1, 2, 3] and mean.shape == std.shape == (3,)
         stacked = np.stack([run.val_loss for run in runs])
-        np.testing.assert_array_equal(mean, np.mean(stacked, axis=0))
-        np.testing.assert_array_equal(std, np.std(stacked, axis=0))
+        np.testing.assert_allclose(mean, np.mean(stacked, axis=0), rtol=1e-12)
+        np.testing.assert_allclose(std, np.std(stacked, axis=0, ddof=1), rtol=1e-12)
         x, mean, std = result.band(name, "val_accuracy")
-        np.testing.assert_array_equal(mean, np.mean([r.val_accuracy for r in runs], axis=0))
+        np.testing.assert_allclose(mean, np.mean([r.val_accuracy for r in runs], axis=0),
+                                   rtol=1e-12)
         x, mean, std = result.band(name, "step_loss")
         assert x.shape == mean.shape == (3 * steps_per_epoch,)
-        np.testing.assert_array_equal(std, np.std([r.step_loss for r in runs], axis=0))
+        np.testing.assert_allclose(std, np.std([r.step_loss for r in runs], axis=0, ddof=1),
+                                   rtol=1e-12)
         summary = result.summary()[name]
         assert summary["test_accuracy"] == pytest.approx(
             (np.mean([r.final_test_accuracy for r in runs]),
-             np.std([r.final_test_accuracy for r in runs])))
+             np.std([r.final_test_accuracy for r in runs], ddof=1)))
+        test_accuracy = [r.final_test_accuracy for r in runs]
+        assert next(row for row in result.table() if row["optimizer"] == name)["test acc"] \
+            == f"{np.mean(test_accuracy):.3f} ± {np.std(test_accuracy, ddof=1):.3f}"
     rows = result.table()
     assert [row["optimizer"] for row in rows] == ["sgd", "adam", "momentum"]
     assert all(" ± " in row["test acc"] for row in rows)
@@ -159,12 +166,87 @@ def test_a_diverged_grid_run_is_recorded_and_never_chosen(tmp_path):
     assert result.grid_table()[1]["val acc"] == "diverged"
 
 
+def test_seeds_that_diverge_at_different_steps_still_make_bands_and_a_figure():
+    # Plain SGD at rate 100: seed 0 diverges in its 5th step, seeds 1 and 2 run to the end,
+    # so the step-loss curves have different lengths.
+    result = compare_optimizers("sgd", data=DATA, seeds=(0, 1, 2), lrs={"sgd": 100.0},
+                                epochs=3, model_options={"width": 16})
+    runs = result.runs["sgd"]
+    lengths = [len(run.step_loss) for run in runs]
+    assert len(set(lengths)) > 1
+    assert any(run.diverged for run in runs) and not all(run.diverged for run in runs)
+    x, mean, std = result.band("sgd", "smoothed_step_loss")
+    assert x.tolist() == list(range(1, max(lengths) + 1))
+    padded = np.full((len(runs), max(lengths)), np.nan)
+    for row, run in zip(padded, runs, strict=True):
+        row[:len(run.step_loss)] = smooth_losses(run.step_loss, result.smoothing)
+    np.testing.assert_allclose(mean, np.nanmean(padded, axis=0), rtol=1e-12)
+    np.testing.assert_allclose(std, np.nanstd(padded, axis=0, ddof=1), rtol=1e-12)
+    assert np.isfinite(mean).all() and np.isfinite(std).all()  # the diverged seed drops out
+    # After the divergence the validation band is the seeds that finished, not NaN.
+    x, mean, std = result.band("sgd", "val_loss")
+    finished = [run.val_loss[-1] for run in runs if not run.diverged]
+    assert mean[-1] == pytest.approx(np.mean(finished))
+    assert std[-1] == pytest.approx(np.std(finished, ddof=1))
+    plot_compare(result)
+
+
+def test_one_seed_has_a_zero_std_and_plain_numbers():
+    result = compare_optimizers("adam", data=DATA, seeds=(0,), lrs={"adam": 0.01}, epochs=2,
+                                model_options={"width": 8})
+    for key in ("val_loss", "smoothed_step_loss"):
+        _, mean, std = result.band("adam", key)
+        assert np.isfinite(mean).all() and np.all(std == 0)
+    summary = result.summary()["adam"]
+    assert summary["test_accuracy"][1] == 0.0 and summary["seconds"][1] == 0.0
+    assert isinstance(result.table()[0]["test acc"], float)
+
+
+def test_a_warm_up_pass_precedes_the_first_timed_run_and_changes_no_result(monkeypatch):
+    import steepest.lab.compare as module
+    from steepest.random import manual_seed
+
+    calls = []
+    warm_up, train = module._warm_up, module._train
+
+    def counted_warm_up(*args, **kwargs):
+        calls.append("warm-up")
+        return warm_up(*args, **kwargs)
+
+    def counted_train(*args, **kwargs):
+        calls.append("run")
+        return train(*args, **kwargs)
+
+    def model_fn():  # ignores the rng: draws its weights from steepest's default generator
+        return nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 4))
+
+    monkeypatch.setattr(module, "_warm_up", counted_warm_up)
+    monkeypatch.setattr(module, "_train", counted_train)
+    options = dict(data=DATA, seeds=(0, 1), lrs={"sgd": 0.1, "adam": 0.01}, epochs=1)
+    warm = compare_optimizers(("sgd", "adam"), model_options={"width": 8}, **options)
+    assert calls == ["warm-up"] + ["run"] * 4
+    calls.clear()
+    compare_batch_sizes((None, 32), data=DATA, epochs=1, model_options={"width": 8})
+    assert calls == ["warm-up", "run", "run"]
+    manual_seed(5)
+    warm_fn = compare_optimizers("sgd", model=model_fn, **{**options, "lrs": {"sgd": 0.1}})
+    monkeypatch.setattr(module, "_warm_up", lambda *args, **kwargs: None)
+    cold = compare_optimizers(("sgd", "adam"), model_options={"width": 8}, **options)
+    manual_seed(5)
+    cold_fn = compare_optimizers("sgd", model=model_fn, **{**options, "lrs": {"sgd": 0.1}})
+    for a, b in ((warm, cold), (warm_fn, cold_fn)):
+        for name in a.optimizers:
+            for run_a, run_b in zip(a.runs[name], b.runs[name], strict=True):
+                np.testing.assert_array_equal(run_a.step_loss, run_b.step_loss)
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(optimizers=("sgd", "lbfgs")), "unknown optimizer 'lbfgs'"),
     (dict(seeds=()), "at least one seed"),
     (dict(lrs={"adam": 0.1}), "lrs names 'adam'"),
     (dict(epochs=2, steps=5), "epochs or steps, not both"),
     (dict(val_fraction=0.0), "needs a validation split"),
+    (dict(train_size=1), "needs at least 2 training examples, got 1"),
 ])
 def test_compare_optimizers_checks_its_arguments(kwargs, message):
     options = dict(optimizers=("sgd",), data=DATA, epochs=1)
@@ -273,8 +355,33 @@ def test_cli_compare_writes_report_figure_and_runs(argv, figure, count, tmp_path
     assert json.loads(runs[0][2])["data"] == npz
 
 
+def test_cli_compare_survives_seeds_diverging_at_different_steps(tmp_path, npz, capsys):
+    out, db = tmp_path / "out", tmp_path / "runs.db"
+    assert main(["compare", "--optimizers", "sgd", "--lr", "sgd=100", "--seeds", "3",
+                 "--epochs", "3", "--width", "16", "--data", npz, "--out", str(out),
+                 "--db", str(db)]) == 0
+    stdout = capsys.readouterr().out
+    assert (out / "compare.png").is_file() and (out / "report.html").is_file()
+    assert "Optimizers (mean ± sample std over seeds, ddof=1)" in stdout
+    assert {status for _, status, _, _ in _runs(db)} == {"finished", "diverged"}
+
+
+@pytest.mark.parametrize("optimizer, lr", [("sgd", DEFAULT_LR["sgd"]), ("adam", 1e-3)])
+def test_cli_regularisation_rate_defaults_per_optimizer(optimizer, lr, tmp_path, npz, capsys):
+    out, db = tmp_path / "out", tmp_path / "runs.db"
+    assert main(["compare", "--regularisation", "none", "--optimizers", optimizer, "--epochs",
+                 "1", "--width", "8", "--data", npz, "--out", str(out), "--db", str(db)]) == 0
+    stdout = capsys.readouterr().out
+    assert f"learning rate: {optimizer} {lr:g} (the default for {optimizer}" in stdout
+    [(_, _, config, _)] = _runs(db)
+    assert json.loads(config)["lr"] == lr
+    assert f"lr {lr:g}: the default for {optimizer}" in (out / "report.html").read_text()
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--optimizers", "sgd,lbfgs"], "--optimizers: unknown name 'lbfgs'; choose from sgd"),
+    (["--train-size", "1"], "--train-size must be at least 2"),
+    (["--batch-sizes", "--train-size", "1"], "--train-size must be at least 2"),
     (["--lr", "adam"], "--lr adam: expected NAME=VALUE"),
     (["--lr", "rmsprop=0.1"], "'rmsprop' is not one of --optimizers"),
     (["--lr", "sgd=-1"], "the rate must be a positive number"),
@@ -310,3 +417,11 @@ def test_cli_lists_the_library_names():
 
     assert OPTIMIZER_NAMES == OPTIMIZERS
     assert REGULARISER_NAMES == REGULARISERS
+
+
+def test_batch_norm_with_a_last_batch_of_one_drops_it():
+    data = _blobs(n=300)
+    # 101 examples to train on: batch 100 would leave a batch of 1.
+    result = regularisation_study(("batchnorm",), data=data, train_size=101, epochs=1,
+                                  batch_size=100, seeds=(0,))
+    assert result.runs["batchnorm"][0].final_train_accuracy > 0

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 import sqlite3
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -25,8 +27,10 @@ from steepest.lab import (
     lr_sweep,
     train_and_record,
 )
-from steepest.lab._common import snapshot
+from steepest.lab._common import evaluate, snapshot
+from steepest.lab.init_study import plot_init_statistics
 from steepest.lab.landscape import filter_normalised_direction
+from steepest.train import TrainingDiverged
 
 
 def _blobs(n=600, features=10, classes=4, seed=0, spread=1.5):
@@ -68,6 +72,26 @@ def test_gradient_flow_over_training_records_every_k_steps():
     assert result.losses["tanh"][-5:].mean() < result.losses["tanh"][:5].mean()
 
 
+def test_a_diverging_training_stops_recording_quietly_and_says_where():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warnings on the way
+        result = gradient_flow(("tanh", "relu"), depth=4, width=16, data=_blobs(200),
+                               batch_size=50, train_steps=20, record_every=5, lr=1000.0,
+                               optimizer="sgd")
+    assert result.diverged["tanh"] is None
+    step = result.diverged["relu"]
+    assert step is not None and 0 < step <= 20
+    losses = result.losses["relu"]
+    assert np.isfinite(losses[:step]).all() and np.isnan(losses[step:]).all()
+    recorded = result.steps < step
+    assert np.isfinite(result.history["relu"][recorded]).all()
+    assert np.isnan(result.history["relu"][~recorded]).all()
+    assert np.isfinite(result.losses["tanh"]).all()
+    relu = result.table()[1]
+    assert relu["first/last @ step 20"] == relu["loss @ 20"] == f"diverged at step {step}"
+    assert isinstance(result.table()[0]["loss @ 20"], float)
+
+
 def test_deep_mlp_initialisations_have_their_stds():
     rng = np.random.default_rng(0)
     model = deep_mlp(200, 10, depth=4, width=400, activation="relu", init="he", generator=rng)
@@ -106,6 +130,24 @@ def test_init_statistics_collapse_saturate_and_stay_spread():
     assert verdicts[("too-large", "tanh")] == "saturate"
     assert verdicts[("too-large", "relu")] == "explode"
     assert verdicts[("he", "relu")] == "well spread"
+
+
+def test_relus_zeros_are_called_dead_and_sigmoid_collapses_towards_a_half():
+    result = init_statistics(("too-small", "he"), ("sigmoid", "relu"), depth=6, width=128,
+                             n=200)
+    rows = {(row["init"], row["activation"]): row for row in result.table()}
+    relu, sigmoid = rows[("he", "relu")], rows[("he", "sigmoid")]
+    assert relu["dead (a = 0) L6"] == pytest.approx(result.saturated[("he", "relu")][-1])
+    assert relu["saturated L6"] == "-" and sigmoid["dead (a = 0) L6"] == "-"
+    assert sigmoid["saturated L6"] == pytest.approx(result.saturated[("he", "sigmoid")][-1])
+    # Too-small weights leave sigmoid's outputs at σ(0) = 1/2, not at 0.
+    assert abs(result.mean[("too-small", "sigmoid")][-1] - 0.5) < 0.01
+    assert rows[("too-small", "sigmoid")]["verdict"] == "collapse towards 0.5"
+    assert rows[("too-small", "relu")]["verdict"] == "collapse to 0"
+    only_relu = init_statistics(("he",), ("relu",), depth=3, width=16, n=20)
+    assert "saturated L3" not in only_relu.table()[0]
+    labels = plot_init_statistics(result).axes[1].get_legend_handles_labels()[1]
+    assert "he, relu: dead (a = 0)" in labels and "he, sigmoid: saturated" in labels
 
 
 # ---------------------------------------------------------------------------- learning rate
@@ -193,6 +235,34 @@ def test_landscape_2d_is_lowest_near_the_centre(trained):
         landscape_2d(model, record.final, data, directions="sideways")
 
 
+def test_landscape_accuracy_at_the_centre_is_measured_at_the_centre(trained):
+    model, record, data = trained
+    result = landscape_2d(model, record.final, data, resolution=4, span=3.0)
+    assert 0.0 not in result.alphas  # an even resolution has no grid point at the centre
+    model.load_state_dict(record.final)
+    loss, accuracy = evaluate(model, *data, 2000)
+    assert result.center_loss == pytest.approx(loss)
+    assert result.center_accuracy == pytest.approx(accuracy)
+    rows = {row["quantity"]: row["value"] for row in result.table()}
+    assert rows["accuracy at the centre"] == pytest.approx(accuracy)
+
+
+def test_a_diverged_training_is_stopped_and_the_landscape_refuses_non_finite_weights():
+    data = _blobs(300)
+    model = _small_mlp(np.random.default_rng(0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(TrainingDiverged, match=r"training diverged at step \d+ \(loss "
+                                                    r"nan\) with sgd at lr 1000: lower lr"):
+            train_and_record(model, data, 20, lr=1000.0, optimizer="sgd")
+    good = train_and_record(_small_mlp(np.random.default_rng(0)), data, 10, lr=0.01)
+    broken = dict(good.final, **{"0.weight": np.full_like(good.final["0.weight"], np.nan)})
+    with pytest.raises(ValueError, match="center_state has non-finite values in '0.weight'"):
+        landscape_2d(model, broken, data, resolution=3)
+    with pytest.raises(ValueError, match="path state 1 has non-finite values in '0.weight'"):
+        landscape_2d(model, good.final, data, resolution=3, path=[good.initial, broken])
+
+
 def test_filter_normalised_direction_matches_each_filter_norm():
     rng = np.random.default_rng(0)
     weights = {"w": rng.normal(size=(5, 3, 2)) * np.arange(1, 6)[:, None, None],
@@ -250,6 +320,66 @@ def test_cli_diagnose_writes_figures_report_and_run(argv, files, tmp_path, npz, 
         assert "--activations sigmoid,relu --depth 4 --width 8 --init auto --steps 3 " \
                "--lr 0.001 --optimizer adam --batch-size 32 --seed 0 --data " in command
     assert json.loads(results)["seconds"] >= 0
+
+
+def test_cli_landscape_of_a_diverging_training_is_one_line(tmp_path, npz, capsys):
+    db = tmp_path / "runs.db"
+    argv = ["diagnose", "landscape", "--optimizer", "sgd", "--lr", "1000", "--steps", "20",
+            "--resolution", "3", "--width", "8", "--depth", "2", "--data", npz, "--out",
+            str(tmp_path / "out"), "--db", str(db)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "training diverged at step" in err and "--lr 1000: lower --lr" in err
+    [(kind, status, _, _)] = _runs(db)
+    assert (kind, status) == ("diagnose-landscape", "diverged")
+
+
+def test_cli_records_a_command_that_reruns_full(tmp_path, npz, capsys):
+    from steepest.cli import build_parser
+    from steepest.cli.diagnose import _resolve
+
+    argv = ["diagnose", "landscape", "--full", "--steps", "10", "--resolution", "3", "--width",
+            "8", "--depth", "2", "--data", npz, "--out", str(tmp_path / "out"), "--db",
+            str(tmp_path / "runs.db")]
+    assert main(argv) == 0
+    [(_, _, _, command)] = _runs(tmp_path / "runs.db")
+    assert "--full" in command.split()
+    again = build_parser().parse_args(shlex.split(command)[1:])
+    assert _resolve(again) == _resolve(build_parser().parse_args(argv))
+    assert _resolve(again)["samples"] is None  # all of them, as --full says
+
+
+def test_cli_gradients_text_names_the_activations_that_ran(tmp_path, npz, capsys):
+    from steepest.cli.diagnose import _vanishing_text
+
+    out = tmp_path / "out"
+    assert main(["diagnose", "gradients", "--activations", "relu,tanh", "--depth", "4",
+                 "--width", "8", "--steps", "0", "--data", npz, "--out", str(out), "--db",
+                 str(tmp_path / "runs.db")]) == 0
+    page = (out / "report.html").read_text()
+    assert "sigmoid" not in page.lower() and "σ′" not in page
+    text = _vanishing_text({"relu": 0.12, "tanh": 0.9})
+    assert "smallest ratio is `relu`'s" in text and "**0.12×**" in text and "`tanh`" in text
+    assert "sigmoid" not in text
+    text = _vanishing_text({"sigmoid": 1e-5, "relu": 0.5})
+    assert "σ′ ≤ 1/4, so with `sigmoid` the first layer gets **1e-05×**" in text
+    assert "(the smallest ratio)" in text and "`relu`'s: **0.5×**" in text
+
+
+def test_cli_gradients_reports_a_diverged_training(tmp_path, npz, capsys):
+    out = tmp_path / "out"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert main(["diagnose", "gradients", "--activations", "tanh,relu", "--depth", "4",
+                     "--width", "16", "--steps", "20", "--optimizer", "sgd", "--lr", "1000",
+                     "--data", npz, "--out", str(out), "--db", str(tmp_path / "runs.db")]) == 0
+    stdout = capsys.readouterr().out
+    assert "training diverged at step" in stdout and "(relu)" in stdout
+    assert "| diverged at step" in stdout
+    assert "Training diverged" in (out / "report.html").read_text()
+    [(_, status, results, _)] = _runs(tmp_path / "runs.db")
+    assert status == "finished" and "diverged_at/relu" in json.loads(results)
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -14,6 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from steepest.cli import UsageError
+from steepest.cli.values import count as _count
+from steepest.cli.values import names as _names
+from steepest.cli.values import positive_float as _positive_float
+from steepest.cli.values import positive_int as _positive_int
 
 # Names spelled out so that building the parser imports neither the optimizers nor the lab
 # (tests keep them equal to steepest.optim.registry.OPTIMIZERS and lab.compare.REGULARISERS).
@@ -21,6 +25,12 @@ OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmspro
                    "adamw", "nadam")
 REGULARISER_NAMES = ("none", "l2", "dropout", "dropconnect", "batchnorm", "augment", "mixup")
 DEFAULT_BATCH_SIZES = "full,1,32,128"
+# The fewest training examples --train-size may ask for: one to train on and one held out for
+# validation (optimizers, batch sizes); two in a batch for batch norm (regularisation).
+MIN_TRAIN_SIZE = 2
+# The Adam family's rate when --regularisation is given none (the others get
+# lab.compare.DEFAULT_LR's).
+ADAM_FAMILY_LR = 1e-3
 
 # Small defaults (about a minute or less on two cores) and --full's sizes, per mode; an option
 # given on the command line wins over both.
@@ -42,48 +52,6 @@ TITLES = {"optimizers": "Optimizers compared", "batch-sizes": "Batch size: full,
 
 
 # ---------------------------------------------------------------------------- value parsers
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
-
-def _names(text: str, option: str, valid: tuple[str, ...]) -> list[str]:
-    names = [name.strip() for name in str(text).split(",") if name.strip()]
-    if not names:
-        raise UsageError(f"{option} needs at least one name; choose from {', '.join(valid)}")
-    for name in names:
-        if name not in valid:
-            raise UsageError(f"{option}: unknown name {name!r}; choose from {', '.join(valid)}")
-    if len(set(names)) != len(names):
-        raise UsageError(f"{option} lists a name twice: {text!r}")
-    return names
-
-
 def _batch_sizes(text: str) -> list[int | None]:
     sizes: list[int | None] = []
     for item in (part.strip() for part in text.split(",")):
@@ -193,7 +161,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--lr", action="append", default=[], metavar="NAME=VALUE",
                         help="a fixed learning rate instead of the grid: NAME is an optimizer "
                              "(or, with --batch-sizes, a batch size: full=1.0); repeatable. "
-                             "With --regularisation, the one rate (default adam=0.001)")
+                             "With --regularisation, the one rate (default: 0.001 for adam, "
+                             "adamw and nadam, the optimizer's usual rate for the others, "
+                             "e.g. sgd=1)")
     parser.add_argument("--lr-grid", metavar="LIST",
                         help="the learning rates to try, comma-separated (default per "
                              "optimizer: 3 rates around its usual one; with --batch-sizes: no "
@@ -281,6 +251,12 @@ def _check(args: argparse.Namespace, mode: str, options: dict[str, Any]) -> dict
             raise UsageError("--grid-points is for comparing optimizers")
     if mode == "batch-sizes" and options.get("grid_points") is not None:
         raise UsageError("--grid-points is for comparing optimizers; give --lr-grid")
+    if options.get("train_size") is not None and options["train_size"] < MIN_TRAIN_SIZE \
+            and (mode != "regularisation" or "batchnorm" in checked["methods"]):
+        why = "batch norm needs 2 examples in a batch" if mode == "regularisation" else \
+            "one to train on, one held out for validation"
+        raise UsageError(f"--train-size must be at least {MIN_TRAIN_SIZE} ({why}), got "
+                         f"{options['train_size']}")
     checked["lrs"] = _lrs(args.lr, mode, optimizers, checked.get("batch_sizes"))
     checked["lr_grid"] = _grid(options["lr_grid"]) if options.get("lr_grid") else None
     if args.model not in ("mlp",) and (options.get("width") is not None
@@ -479,7 +455,8 @@ def _optimizers(args, options, checked, model_options, common, out, command,
         f"the one of a small grid with the best final validation accuracy on seed "
         f"{result.seeds[0]} ({how}); then every seed ({', '.join(map(str, result.seeds))}) "
         f"trains at that rate, from the same initial weights and batch order for every "
-        f"optimizer. Curves are the mean over seeds with a ± one standard deviation band.")
+        f"optimizer. Curves are the mean over seeds with a ± one standard deviation band "
+        f"(the sample standard deviation, ddof=1).")
     written = [report.figure(study.plot_compare(result), "compare",
                              "Validation loss and accuracy per epoch, training loss per step "
                              "(smoothed), and the learning-rate grid.")]
@@ -490,7 +467,8 @@ def _optimizers(args, options, checked, model_options, common, out, command,
                                        "gets there)" if options.get("target_loss") is None
                                        else "") + ". Wall time is per run, evaluations "
         "included.")
-    _table(report, result.table(), "Optimizers (mean ± std over seeds)")
+    _table(report, result.table(), "Optimizers (mean ± sample std over seeds, ddof=1)"
+           if len(result.seeds) > 1 else "Optimizers (one seed)")
     if any(result.lr_grid.values()):
         _table(report, result.grid_table(),
                f"Learning-rate grid (seed {result.seeds[0]}, final validation metrics)")
@@ -528,10 +506,22 @@ def _batch(args, options, checked, model_options, common, out, command,
         "Mini-batches make good progress per second.")
     written = [report.figure(study.plot_batch_sizes(result), "batch_sizes",
                              "Training loss against epochs and against training time.")]
-    _table(report, result.table(), "Batch sizes" + (" (mean ± std over seeds)"
+    _table(report, result.table(), "Batch sizes" + (" (mean ± sample std over seeds, ddof=1)"
                                                     if len(result.seeds) > 1 else ""))
     written.append(report.write())
     return written
+
+
+def _regularisation_lr(optimizer: str, lrs: dict[Any, float]) -> tuple[float, str]:
+    """The regularisation study's rate and where it came from: --lr if given, else 0.001 for
+    the Adam family, else the optimizer's usual rate (`lab.compare.DEFAULT_LR`)."""
+    from steepest.lab.compare import DEFAULT_LR
+
+    if optimizer in lrs:
+        return lrs[optimizer], "given by --lr"
+    if optimizer in ("adam", "adamw", "nadam"):
+        return ADAM_FAMILY_LR, f"the default for {optimizer}"
+    return DEFAULT_LR[optimizer], f"the default for {optimizer}, its usual rate"
 
 
 def _regular(args, options, checked, model_options, common, out, command,
@@ -539,8 +529,11 @@ def _regular(args, options, checked, model_options, common, out, command,
     from steepest.lab import compare as study
 
     optimizer = checked["optimizers"][0]
-    lr = checked["lrs"].get(optimizer, 1e-3)
+    lr, origin = _regularisation_lr(optimizer, checked["lrs"])
     config["lr"] = lr
+    config["lr_origin"] = origin
+    print(f"learning rate: {optimizer} {lr:g} ({origin}" + (
+        ")" if optimizer in checked["lrs"] else f"; change it with --lr {optimizer}=VALUE)"))
     result = study.regularisation_study(
         checked["methods"], optimizer=optimizer, lr=lr, epochs=options["epochs"],
         batch_size=options["batch_size"], train_size=options.get("train_size"),
@@ -550,15 +543,17 @@ def _regular(args, options, checked, model_options, common, out, command,
         f"{_model_text(args, model_options, 256)}, wide enough to learn the training set by "
         f"heart, is trained on `{args.data}` "
         f"({_data_text(common['data'], 0.0, options.get('train_size'))}) with {optimizer} "
-        f"(lr {lr:g}, batch {options['batch_size']}) for {options['epochs']} epochs, once per "
+        f"(lr {lr:g}: {origin}; batch {options['batch_size']}) for {options['epochs']} epochs, "
+        f"once per "
         f"method. Train accuracy is measured on the whole clean training set in eval mode; the "
         f"gap is train − test accuracy: how much was memorised rather than learnt.")
     report.text("\n".join(f"- **{m}**: {result.descriptions[m]}" for m in result.methods))
     written = [report.figure(study.plot_regularisation(result), "regularisation",
                              "Final train and test accuracy per method, and test accuracy "
                              "during training.")]
-    _table(report, result.table(), "Regularisation" + (" (mean ± std over seeds)"
-                                                       if len(result.seeds) > 1 else ""))
+    _table(report, result.table(), "Regularisation" + (" (mean ± sample std over seeds, "
+                                                       "ddof=1)" if len(result.seeds) > 1
+                                                       else ""))
     written.append(report.write())
     return written
 

@@ -13,6 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from steepest.cli import UsageError
+from steepest.cli.values import count as _count
+from steepest.cli.values import names as _names
+from steepest.cli.values import positive_float as _positive_float
+from steepest.cli.values import positive_int as _positive_int
+
+
+class _Diverged(UsageError):
+    """The study's training diverged: one line for the user, the run recorded as diverged."""
+
 
 STUDIES = ("gradients", "init", "lr-range", "landscape")
 # The names of steepest.lab._common.STUDY_OPTIMIZERS, spelled out so that building the parser
@@ -47,48 +56,6 @@ _HELP = {
 
 
 # ---------------------------------------------------------------------------- value parsers
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
-
-def _names(text: str, option: str, valid: tuple[str, ...] | list[str]) -> list[str]:
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    if not names:
-        raise UsageError(f"{option} needs at least one name; choose from {', '.join(valid)}")
-    for name in names:
-        if name not in valid:
-            raise UsageError(f"{option}: unknown name {name!r}; choose from {', '.join(valid)}")
-    if len(set(names)) != len(names):
-        raise UsageError(f"{option} lists a name twice: {text!r}")
-    return names
-
-
 # ---------------------------------------------------------------------------- the parser
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register `diagnose` and its studies on an argparse subparsers object; returns its parser."""
@@ -185,8 +152,12 @@ def _resolve(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _command(study: str, options: dict[str, Any], args: argparse.Namespace) -> str:
-    """The command line that reruns this study exactly (every option spelled out)."""
+    """The command line that reruns this study exactly: every option spelled out, and --full
+    when it was given (an option whose value is None, such as --full's "all the samples",
+    has no spelling of its own: --full brings it back)."""
     argv = ["steepest", "diagnose", study]
+    if args.full:
+        argv.append("--full")
     for key, value in options.items():
         if value is None:
             continue
@@ -312,6 +283,9 @@ def run(args: argparse.Namespace) -> int:
               "landscape": _landscape}[study]
     try:
         results, written = runner(args, data, options, out, command, config, record)
+    except _Diverged:
+        record.finish("diverged")
+        raise
     except KeyboardInterrupt:
         record.finish("interrupted")
         raise
@@ -355,27 +329,36 @@ def _gradients(args, data, options, out, command, config, record) -> tuple[dict,
         train_steps=options["steps"], lr=options["lr"], optimizer=options["optimizer"],
         seed=args.seed)
     for index, step in enumerate(result.steps):
-        record.log_step(int(step), **{f"grad_ratio/{act}": float(
+        ratios_now = {f"grad_ratio/{act}": float(
             result.history[act][index, 0] / result.history[act][index, -1])
-            for act in result.activations})
+            for act in result.activations}
+        finite = {key: value for key, value in ratios_now.items() if math.isfinite(value)}
+        if finite:  # a diverged training records nothing from its divergence on
+            record.log_step(int(step), **finite)
     report = _report("Gradient flow: vanishing gradients, layer by layer", out, command, config)
-    ratios = result.ratio
-    worst = min(ratios, key=ratios.get)
-    best = max(ratios, key=ratios.get)
     report.text(
         f"A {result.depth}-layer MLP of width {result.width} on `{args.data}`, one per "
         f"activation. Each curve is the norm of the gradient of the loss with respect to each "
         f"Linear layer's weight, ‖∂L/∂W‖, on one mini-batch of {options['batch_size']}. "
-        f"Backpropagation multiplies the gradient by Wᵀ and by the activation's derivative at "
-        f"every layer; σ′ ≤ 1/4, so with sigmoid the first layer gets **{ratios[worst]:.2g}×** "
-        f"the last layer's gradient (`{worst}`), while `{best}` keeps **{ratios[best]:.2g}×**.")
+        + _vanishing_text(result.ratio))
     written = [report.figure(lab.plot_gradient_flow(result), "gradient_flow",
                              "Gradient norm per layer at initialisation (log scale).")]
+    ratios = result.ratio
     if len(result.steps) > 1:
-        report.text(
-            f"Then {options['steps']} steps of {options['optimizer']} (lr "
-            f"{options['lr']:g}); the norms are measured again every "
-            f"{result.config['record_every']} steps, dark to light.")
+        diverged = {act: step for act, step in result.diverged.items() if step is not None}
+        text = (f"Then {options['steps']} steps of {options['optimizer']} (lr "
+                f"{options['lr']:g}); the norms are measured again every "
+                f"{result.config['record_every']} steps, dark to light.")
+        if diverged:
+            at: dict[int, list[str]] = {}
+            for act, step in diverged.items():
+                at.setdefault(step, []).append(act)
+            where = "; ".join(f"at step {step} ({', '.join(acts)})" for step, acts in at.items())
+            print(f"training diverged {where}: the loss or a gradient became NaN or infinite; "
+                  f"lower --lr")
+            text += (f" **Training diverged** {where}: the loss or a gradient became NaN or "
+                     f"infinite, and those curves stop there; a lower learning rate avoids it.")
+        report.text(text)
         written.append(report.figure(lab.plot_gradient_flow_over_training(result),
                                      "gradient_flow_training",
                                      "Gradient norm per layer during training."))
@@ -383,8 +366,34 @@ def _gradients(args, data, options, out, command, config, record) -> tuple[dict,
     written.append(report.write())
     results = {f"ratio/{act}": value for act, value in ratios.items()}
     if len(result.steps) > 1:
-        results.update({f"final_ratio/{act}": v for act, v in result.final_ratio.items()})
+        results.update({f"final_ratio/{act}": v for act, v in result.final_ratio.items()
+                        if result.diverged.get(act) is None})
+        results.update({f"diverged_at/{act}": step for act, step in result.diverged.items()
+                        if step is not None})
     return results, written
+
+
+def _vanishing_text(ratios: dict[str, float]) -> str:
+    """What the first/last ratios at initialisation say, naming the activation each is of:
+    the σ′ ≤ 1/4 argument only when sigmoid ran."""
+    known = {act: value for act, value in ratios.items() if math.isfinite(value)}
+    text = ("Backpropagation multiplies the gradient by Wᵀ and by the activation's derivative "
+            "at every layer.")
+    if not known:
+        return text
+    worst = min(known, key=known.get)
+    best = max(known, key=known.get)
+    if "sigmoid" in known:
+        text += (f" σ′ ≤ 1/4, so with `sigmoid` the first layer gets "
+                 f"**{known['sigmoid']:.2g}×** the last layer's gradient"
+                 + (" (the smallest ratio)." if worst == "sigmoid" and len(known) > 1 else "."))
+    if worst != "sigmoid":
+        text += (f" The smallest ratio is `{worst}`'s: its first layer gets "
+                 if len(known) > 1 else f" With `{worst}` the first layer gets ")
+        text += f"**{known[worst]:.2g}×** the last layer's gradient."
+    if best != worst:
+        text += f" The largest is `{best}`'s: **{known[best]:.2g}×**."
+    return text
 
 
 def _init(args, data, options, out, command, config, record) -> tuple[dict, list]:
@@ -407,7 +416,9 @@ def _init(args, data, options, out, command, config, record) -> tuple[dict, list
                              "columns = layers; σ = std, sat = saturated (|a| > 0.99), "
                              "0 = fraction of ReLU outputs exactly zero (left out of the bars).")]
     written.append(report.figure(lab.plot_init_statistics(result), "init_statistics",
-                                 "Std and saturated fraction per layer."))
+                                 "Std per layer, and the saturated fraction (tanh, "
+                                 "sigmoid) or dead fraction (ReLU family: a = 0) per "
+                                 "layer."))
     _table(report, result.table(), "Std of the activations, first / middle / last layer")
     written.append(report.write())
     results = {}
@@ -483,11 +494,18 @@ def _landscape(args, data, options, out, command, config, record) -> tuple[dict,
     import numpy as np
 
     from steepest import lab
+    from steepest.train import TrainingDiverged
 
     model = _mlp_fn(data, options)(np.random.default_rng([args.seed, 1]))
-    path = lab.train_and_record(model, data, options["steps"], lr=options["lr"],
-                                batch_size=options["batch_size"], optimizer=options["optimizer"],
-                                seed=args.seed)
+    try:
+        path = lab.train_and_record(model, data, options["steps"], lr=options["lr"],
+                                    batch_size=options["batch_size"],
+                                    optimizer=options["optimizer"], seed=args.seed)
+    except TrainingDiverged as error:
+        loss = getattr(error, "loss", math.nan)
+        raise _Diverged(f"diagnose landscape: training diverged at step "
+                        f"{getattr(error, 'step', '?')} (loss {loss:g}) with --optimizer "
+                        f"{options['optimizer']} --lr {options['lr']:g}: lower --lr") from None
     for step, loss in enumerate(path.losses):
         record.log_step(step, loss=float(loss))
     samples = options["samples"]

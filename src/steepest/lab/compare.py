@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import numbers
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -241,6 +242,9 @@ def _prepare(data: Any, val_fraction: float, train_size: int | None, split_seed:
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"{where}: val_fraction must be in [0, 1), got {val_fraction!r}")
     if val_fraction > 0:
+        if len(x) < 2:
+            raise ValueError(f"{where}: holding out a validation split needs at least 2 "
+                             f"training examples, got {len(x)} (train_size)")
         x, y, x_val, y_val = train_val_split(x, y, val_fraction, seed=split_seed)
         return _Data(x, y, x_val, y_val, x_test, y_test, num_classes)
     return _Data(x, y, None, None, x_test, y_test, num_classes)
@@ -406,6 +410,32 @@ class _ThinRun:
         return getattr(self.run, name)
 
 
+def _warm_up(make_model: Callable[[np.random.Generator], Any], data: _Data,
+             batch_size: int | None) -> None:
+    """One untimed forward and backward pass of a throwaway model on one batch, so that the
+    first timed run does not pay for what only the first pass costs (lazy imports, the first
+    allocations, the BLAS threads starting) and look slower than the runs after it. It draws
+    from its own generator and puts steepest's default generator back (a model function that
+    ignores its rng draws from that), so the study's runs draw exactly as without it."""
+    import steepest.nn.functional as F
+    from steepest.random import default_generator
+    from steepest.tensor import Tensor
+
+    shared = default_generator().bit_generator
+    state = shared.state
+    # At least 2 examples: batch norm cannot train on one (the runs say so if they must).
+    size = len(data.x) if batch_size is None else min(max(batch_size, 2), len(data.x))
+    try:
+        model = make_model(np.random.default_rng([2**31 - 1, 1]))
+        model.train()
+        with np.errstate(all="ignore"):
+            F.cross_entropy(model(Tensor(data.x[:size])), data.y[:size]).backward()
+    except Exception:  # only a warm-up: the timed runs report whatever is wrong
+        pass
+    finally:
+        shared.state = state
+
+
 def _train(make_model: Callable[[np.random.Generator], Any], data: _Data, *, label: str,
            optimizer: str, lr: float, seed: int, stage: str, length: dict[str, int],
            batch_size: int | None, store: Any, run_name: str, config: dict[str, Any],
@@ -421,7 +451,10 @@ def _train(make_model: Callable[[np.random.Generator], Any], data: _Data, *, lab
     if transform is not None:
         model = transform(model, np.random.default_rng([seed, 2]))
     n = len(data.x)
-    steps_per_epoch = 1 if batch_size is None else -(-n // batch_size)
+    # A last batch of one example is dropped: batch norm cannot normalise a single example.
+    drop_last = batch_size is not None and n > batch_size and n % batch_size == 1
+    steps_per_epoch = 1 if batch_size is None else (
+        n // batch_size if drop_last else -(-n // batch_size))
     if "steps" in length:
         total = length["steps"]
         n_epochs = -(-total // steps_per_epoch)
@@ -438,7 +471,7 @@ def _train(make_model: Callable[[np.random.Generator], Any], data: _Data, *, lab
     diverged = False
     try:
         fit(model, (data.x, data.y), optimizer=optimizer, lr=lr, weight_decay=weight_decay,
-            batch_size=batch_size, validation_data=data.validation,
+            batch_size=batch_size, drop_last=drop_last, validation_data=data.validation,
             test_data=(data.x_test, data.y_test), augment=augment, callbacks=[recorder],
             store=run, progress=progress, log=None, seed=seed, **length)
     except TrainingDiverged:
@@ -489,22 +522,39 @@ def _choose(runs: Sequence[RunResult]) -> RunResult:
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (ddof=1) over the seeds; one value: std 0."""
     array = np.asarray(values, dtype=np.float64)
-    return float(np.mean(array)), float(np.std(array))
+    if array.size == 1:
+        return float(array[0]), 0.0
+    return float(np.mean(array)), float(np.std(array, ddof=1))
 
 
 def _pm(values: Sequence[float], digits: int = 3) -> float | str:
-    """One seed: the number; several: "mean ± std" (std over seeds, NumPy's ddof=0)."""
+    """One seed: the number; several: "mean ± std" (the sample std over seeds, ddof=1)."""
     if len(values) == 1:
         return float(values[0])
     mean, std = _mean_std(values)
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
+def _nan_mean_std(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column of `curves` (seeds, T): the mean and the sample std (ddof=1) of the values
+    that are not NaN (a run that diverged has NaN from then on, so it does not blank the band);
+    a column with one value has std 0, one with none NaN for both."""
+    curves = np.asarray(curves, dtype=np.float64)
+    with warnings.catch_warnings():  # all-NaN columns and single values: handled below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(curves, axis=0)
+        std = np.nanstd(curves, axis=0, ddof=1)
+    count = np.sum(~np.isnan(curves), axis=0)
+    return mean, np.where(count == 1, 0.0, std)
+
+
 def _stack(runs: Sequence[RunResult], key: str, smoothing: float) -> np.ndarray:
     if key == "smoothed_step_loss":
-        return np.stack([smooth_losses(r.step_loss, smoothing) for r in runs])
-    curves = [getattr(r, key) for r in runs]
+        curves = [smooth_losses(r.step_loss, smoothing) for r in runs]
+    else:
+        curves = [getattr(r, key) for r in runs]
     if any(c is None for c in curves):
         raise ValueError(f"band: the runs have no {key!r} curve (no validation split?)")
     lengths = {len(c) for c in curves}
@@ -517,7 +567,9 @@ def _stack(runs: Sequence[RunResult], key: str, smoothing: float) -> np.ndarray:
 def _band(runs: Sequence[RunResult], key: str, smoothing: float
           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(x, mean, std) of a curve over the runs (seeds): x is the step number (1..S) for
-    step_loss / smoothed_step_loss, 0..E for full_train_loss, else the epoch (1..E)."""
+    step_loss / smoothed_step_loss, 0..E for full_train_loss, else the epoch (1..E). mean and
+    std (the sample std, ddof=1; 0 for one seed) skip NaN: a run that diverged counts until it
+    diverged, and a step curve that ended early is padded with NaN."""
     curves = _stack(runs, key, smoothing)
     if key in ("step_loss", "smoothed_step_loss"):
         x = np.arange(1, curves.shape[1] + 1)
@@ -525,7 +577,7 @@ def _band(runs: Sequence[RunResult], key: str, smoothing: float
         x = np.arange(curves.shape[1])
     else:
         x = np.arange(1, curves.shape[1] + 1)
-    return x, curves.mean(axis=0), curves.std(axis=0)
+    return (x, *_nan_mean_std(curves))
 
 
 # ---------------------------------------------------------------------------- optimizers
@@ -554,7 +606,9 @@ class CompareResult:
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(x, mean, std) over the seeds of one optimizer's curve: key is val_loss,
         val_accuracy, test_loss, test_accuracy, train_loss, train_accuracy (x = epochs 1..E),
-        step_loss or smoothed_step_loss (x = steps 1..S). std is NumPy's (ddof=0)."""
+        step_loss or smoothed_step_loss (x = steps 1..S). std is the sample standard deviation
+        over the seeds (ddof=1; 0 with one seed); NaN (a diverged run's missing epochs or
+        steps) is left out of both."""
         return _band(self.runs[optimizer], key, self.smoothing)
 
     def steps_to_target(self, optimizer: str) -> list[int | None]:
@@ -563,7 +617,8 @@ class CompareResult:
                 for r in self.runs[optimizer]]
 
     def summary(self) -> dict[str, dict[str, Any]]:
-        """Per optimizer the numbers behind `table()`: means and stds over the seeds."""
+        """Per optimizer the numbers behind `table()`: (mean, sample std (ddof=1)) over the
+        seeds."""
         out = {}
         for name in self.optimizers:
             runs = self.runs[name]
@@ -585,7 +640,7 @@ class CompareResult:
 
     def table(self) -> list[dict[str, Any]]:
         """One row per optimizer: its rate, best validation accuracy, final test accuracy (mean
-        ± std over seeds), steps to the target loss, and wall time per run."""
+        ± sample std over seeds, ddof=1), steps to the target loss, and wall time per run."""
         rows = []
         n = len(self.seeds)
         for name, numbers_ in self.summary().items():
@@ -718,6 +773,7 @@ def compare_optimizers(optimizers: Sequence[str] = ("sgd", "momentum", "adam"), 
                 f"({result.seconds:.1f} s)")
         return result
 
+    _warm_up(make_model, prepared, batch_size)
     grid_runs: dict[str, list[RunResult]] = {}
     chosen: dict[str, float] = {}
     runs: dict[str, list[RunResult]] = {}
@@ -768,11 +824,12 @@ class BatchSizeResult:
 
     def band(self, batch_size: int | None, key: str = "full_train_loss"
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(x, mean, std) over seeds: full_train_loss and train_seconds have x = epochs 0..E,
-        the per-epoch curves (val_accuracy, ...) x = 1..E."""
+        """(x, mean, std) over seeds (std: the sample std, ddof=1; 0 with one seed):
+        full_train_loss and train_seconds have x = epochs 0..E, the per-epoch curves
+        (val_accuracy, ...) x = 1..E."""
         if key == "train_seconds":
             curves = np.stack([r.train_seconds for r in self.runs[batch_size]])
-            return np.arange(curves.shape[1]), curves.mean(axis=0), curves.std(axis=0)
+            return (np.arange(curves.shape[1]), *_nan_mean_std(curves))
         return _band(self.runs[batch_size], key, 0.05)
 
     def table(self) -> list[dict[str, Any]]:
@@ -884,6 +941,7 @@ def compare_batch_sizes(batch_sizes: Sequence[int | str | None] = (None, 1, 32, 
                 f"({result.train_seconds[-1]:.1f} s training)")
         return result
 
+    _warm_up(make_model, prepared, sizes[0])
     chosen: dict[int | None, float] = {}
     grids: dict[int | None, list[RunResult]] = {}
     runs: dict[int | None, list[RunResult]] = {}
@@ -934,7 +992,7 @@ class RegularisationResult:
 
     def table(self) -> list[dict[str, Any]]:
         """One row per method: what it is, final train accuracy, test accuracy, and the gap
-        train − test (mean ± std over seeds when there are several)."""
+        train − test (mean ± sample std over seeds, ddof=1, when there are several)."""
         return [{
             "method": method,
             "setting": self.descriptions[method],
@@ -1107,7 +1165,7 @@ def plot_compare(result: CompareResult, out: Any = None, *, title: str | None = 
     if math.isfinite(result.target_loss):
         axes[1, 0].axhline(result.target_loss, color="0.3", linestyle="--", linewidth=1,
                            label=f"target {result.target_loss:.3g}")
-    band = "mean ± std over " + (f"{n} seeds" if n > 1 else "1 seed")
+    band = "mean ± sample std over " + (f"{n} seeds" if n > 1 else "1 seed")
     axes[0, 0].set(xlabel="epoch", ylabel="validation loss", title=f"Validation loss ({band})")
     axes[0, 1].set(xlabel="epoch", ylabel="validation accuracy",
                    title="Validation accuracy")
@@ -1130,7 +1188,8 @@ def plot_batch_sizes(result: BatchSizeResult, out: Any = None, *,
                      title: str | None = None) -> Any:
     """Two panels: the loss on the whole training set against epochs, and against training
     wall time (log scale: a stochastic epoch costs far more than a full-batch one); mean ± std
-    over seeds. Returns the matplotlib Figure; out: a PNG path to write."""
+    over seeds (the sample std, ddof=1). Returns the matplotlib Figure; out: a PNG path to
+    write."""
     from steepest.lab.plots import _figure, _save
 
     figure = _figure(11.5, 4.6)
@@ -1161,7 +1220,8 @@ def plot_batch_sizes(result: BatchSizeResult, out: Any = None, *,
 def plot_regularisation(result: RegularisationResult, out: Any = None, *,
                         title: str | None = None) -> Any:
     """Two panels: bars of final train and test accuracy per method (the gap written above
-    each pair; error bars = std over seeds), and test accuracy against epochs per method.
+    each pair; error bars = the sample std over seeds, ddof=1), and test accuracy against
+    epochs per method.
     Returns the matplotlib Figure; out: a PNG path to write."""
     from steepest.lab.plots import _figure, _save
 
@@ -1172,7 +1232,8 @@ def plot_regularisation(result: RegularisationResult, out: Any = None, *,
     train = [result.train_accuracy(m) for m in result.methods]
     test = [result.test_accuracy(m) for m in result.methods]
     n = len(result.seeds)
-    error = (lambda values: [np.std(v) for v in values]) if n > 1 else (lambda values: None)
+    error = (lambda values: [_mean_std(v)[1] for v in values]) if n > 1 else \
+        (lambda values: None)
     bars.bar(positions - width / 2, [np.mean(v) for v in train], width, yerr=error(train),
              label="train", color="tab:blue")
     bars.bar(positions + width / 2, [np.mean(v) for v in test], width, yerr=error(test),

@@ -158,7 +158,9 @@ class GradientFlowResult:
 
     history[act]: (R, depth) norms at the recorded steps `steps` (R,); row 0 is the
     initialisation (step 0), measured on the first mini-batch. losses[act]: (train_steps + 1,)
-    the mini-batch loss at every step. inits[act]: the initialisation used.
+    the mini-batch loss at every step. inits[act]: the initialisation used. diverged[act]: the
+    first step whose loss (or a gradient norm) was not finite, None if none was: the training
+    stopped there, and its losses and norms from then on are NaN.
     """
 
     activations: tuple[str, ...]
@@ -169,6 +171,7 @@ class GradientFlowResult:
     history: dict[str, np.ndarray]
     losses: dict[str, np.ndarray]
     config: dict[str, Any] = field(default_factory=dict)
+    diverged: dict[str, int | None] = field(default_factory=dict)
 
     @property
     def layers(self) -> list[int]:
@@ -187,12 +190,13 @@ class GradientFlowResult:
 
     @property
     def final_ratio(self) -> dict[str, float]:
-        """The same ratio at the last recorded step."""
+        """The same ratio at the last recorded step (NaN if the training diverged)."""
         return {act: float(hist[-1, 0] / hist[-1, -1]) for act, hist in self.history.items()}
 
     def table(self) -> list[dict[str, Any]]:
         """One row per activation: init, first- and last-layer norms, their ratio (at init and,
-        after training, at the end), and the loss before and after training."""
+        after training, at the end), and the loss before and after training; a training that
+        diverged says "diverged at step k" instead of its final numbers."""
         rows = []
         trained = len(self.steps) > 1
         for act in self.activations:
@@ -203,11 +207,20 @@ class GradientFlowResult:
                 "first/last": self.ratio[act],
             }
             if trained:
-                row[f"first/last @ step {int(self.steps[-1])}"] = self.final_ratio[act]
+                step = self.diverged.get(act)
                 losses = self.losses[act]
-                tail = losses[-max(1, len(losses) // 10):]
-                row["loss @ 0"] = float(losses[0])
-                row[f"loss @ {len(losses) - 1}"] = float(np.mean(tail))
+                final = f"loss @ {len(losses) - 1}"
+                if step is None:
+                    row[f"first/last @ step {int(self.steps[-1])}"] = self.final_ratio[act]
+                    tail = losses[-max(1, len(losses) // 10):]
+                    row["loss @ 0"] = float(losses[0])
+                    row[final] = float(np.mean(tail))
+                else:
+                    row[f"first/last @ step {int(self.steps[-1])}"] = \
+                        f"diverged at step {step}"
+                    row["loss @ 0"] = float(losses[0]) if step > 0 else \
+                        f"diverged at step {step}"
+                    row[final] = f"diverged at step {step}"
             rows.append(row)
         return rows
 
@@ -223,7 +236,9 @@ def gradient_flow(activations: Sequence[str] = ("sigmoid", "tanh", "relu"), dept
     data: None (MNIST-1D), a Split or (x, y): inputs are flattened, labels are classes.
     train_steps: mini-batch steps of `optimizer` ("sgd", "momentum", "adam", ...) at rate `lr`
     after the measurement at initialisation; norms are recorded every `record_every` steps
-    (default: train_steps // 10) on that step's mini-batch, before its update.
+    (default: train_steps // 10) on that step's mini-batch, before its update. A training
+    whose loss (or a gradient norm) stops being finite stops there (`diverged`): its losses and
+    norms from then on are NaN.
     seed: the weights (same for every activation) and the batch order.
     """
     import steepest.nn.functional as F
@@ -248,6 +263,7 @@ def gradient_flow(activations: Sequence[str] = ("sigmoid", "tanh", "relu"), dept
     history: dict[str, np.ndarray] = {}
     losses: dict[str, np.ndarray] = {}
     inits: dict[str, str] = {}
+    diverged: dict[str, int | None] = {}
     for act in activations:
         inits[act] = auto_init(act) if init == "auto" else init
         model = deep_mlp(x.shape[1], num_classes, depth=depth, width=width, activation=act,
@@ -256,25 +272,35 @@ def gradient_flow(activations: Sequence[str] = ("sigmoid", "tanh", "relu"), dept
         opt = make_optimizer(optimizer, model.parameters(), lr, "gradient_flow") \
             if train_steps else None
         stream = batches(len(x), batch_size, np.random.default_rng([seed, 2]))
-        rows, step_losses = [], []
+        rows = np.full((len(recorded), depth), np.nan)
+        step_losses = np.full(train_steps + 1, np.nan)
+        diverged[act] = None
         for step in range(train_steps + 1):
             batch = next(stream)
             model.zero_grad()
-            loss = F.cross_entropy(model(Tensor(x[batch])), y[batch])
-            loss.backward()
-            step_losses.append(loss.item())
+            # Overflow in a diverging training is reported once, as `diverged`, not warned.
+            with np.errstate(all="ignore"):
+                loss = F.cross_entropy(model(Tensor(x[batch])), y[batch])
+                loss.backward()
+                value = loss.item()
+                norms = [float(np.linalg.norm(layer.weight.grad)) for layer in linears]
+            if not (math.isfinite(value) and all(math.isfinite(n) for n in norms)):
+                diverged[act] = step
+                break
+            step_losses[step] = value
             if step in recorded:
-                rows.append([float(np.linalg.norm(layer.weight.grad)) for layer in linears])
+                rows[recorded.index(step)] = norms
             if step < train_steps:
-                opt.step()
-        history[act] = np.array(rows)
-        losses[act] = np.array(step_losses)
+                with np.errstate(all="ignore"):
+                    opt.step()
+        history[act] = rows
+        losses[act] = step_losses
     config = dict(activations=list(activations), depth=depth, width=width, init=init,
                   batch_size=batch_size, train_steps=train_steps, lr=lr, optimizer=optimizer,
                   record_every=record_every, seed=seed, samples=int(len(x)),
                   features=int(x.shape[1]), classes=num_classes)
     return GradientFlowResult(activations, inits, depth, width, np.array(recorded), history,
-                              losses, config)
+                              losses, config, diverged)
 
 
 def plot_gradient_flow(result: GradientFlowResult, out: Any = None, *,

@@ -9,8 +9,9 @@ The input is x ~ N(0, 1), (n, width); every layer is Linear(width, width) with z
 followed by the activation. Initialisations (weights):
     too-small: N(0, 0.01²)   too-large: N(0, 1)   xavier: N(0, 2 / (fan_in + fan_out))
     he: N(0, 2 / fan_in)     lecun: N(0, 1 / fan_in)   normal:<std>   default (PyTorch's)
-"Saturated" means |a| > 0.99 for tanh, a < 0.01 or a > 0.99 for sigmoid, and for the ReLU
-family the fraction of exactly-zero outputs ("dead" units for that input; about half is normal).
+"Saturated" means |a| > 0.99 for tanh, a < 0.01 or a > 0.99 for sigmoid; for the ReLU family
+the same array holds something else, the fraction of exactly-zero outputs ("dead" units for that
+input, a = 0; about half is normal for ReLU), and tables and figures call it "dead (a = 0)".
 """
 
 from __future__ import annotations
@@ -25,6 +26,17 @@ from steepest.lab.gradients import _activation_modules, check_activation, check_
 
 __all__ = ["InitResult", "init_statistics", "plot_init_histograms", "plot_init_statistics",
            "saturation"]
+
+#: Activations whose "saturated" fraction is |a| near its bound; the others count a = 0.
+_SATURATING = ("tanh", "sigmoid")
+#: A sigmoid layer whose outputs have a smaller std than this sits at σ(0) = 1/2 (95% of them
+#: within 0.5 ± 0.06): too-small weights give 0.02 at width 256, Xavier 0.12.
+_SIGMOID_COLLAPSED = 0.03
+
+
+def _measure_name(activation: str) -> str:
+    """What `saturation` measures for the activation: "saturated" or "dead (a = 0)"."""
+    return "saturated" if activation in _SATURATING else "dead (a = 0)"
 
 
 def saturation(activation: str, values: np.ndarray) -> float:
@@ -67,22 +79,27 @@ class InitResult:
 
     def table(self, layers: Sequence[int] | None = None) -> list[dict[str, Any]]:
         """One row per (init, activation): std of layers 1, depth/2 and depth (or `layers`,
-        1-based), the last layer's saturated fraction, and a verdict."""
+        1-based), the last layer's saturated fraction (tanh, sigmoid) or dead fraction (a = 0,
+        the ReLU family; "-" in the other column), and a verdict."""
         if layers is None:
             layers = sorted({1, max(1, self.depth // 2), self.depth})
+        columns = list(dict.fromkeys(_measure_name(act) for act in self.activations))
         rows = []
         for init, act in self.pairs:
             std = self.std[(init, act)]
             row: dict[str, Any] = {"init": init, "activation": act}
             for layer in layers:
                 row[f"std L{layer}"] = float(std[layer - 1])
-            row[f"saturated L{self.depth}"] = float(self.saturated[(init, act)][-1])
+            for column in columns:
+                row[f"{column} L{self.depth}"] = float(self.saturated[(init, act)][-1]) \
+                    if column == _measure_name(act) else "-"
             row["verdict"] = self.verdict(init, act)
             rows.append(row)
         return rows
 
     def verdict(self, init: str, act: str) -> str:
-        """A few words on what the activations do: collapse, explode, saturate or stay spread."""
+        """A few words on what the activations do: collapse (to 0; sigmoid towards 0.5),
+        explode, saturate, shrink, grow or stay spread."""
         std = self.std[(init, act)]
         sat = self.saturated[(init, act)]
         first, last = float(std[0]), float(std[-1])
@@ -90,6 +107,10 @@ class InitResult:
             return "explode"
         if act in ("tanh", "sigmoid") and sat[-1] > 0.5:
             return "saturate"
+        if act == "sigmoid" and (last < 1e-2 * first or last < _SIGMOID_COLLAPSED):
+            # Sigmoid squashes small inputs to σ(0) = 1/2, not to 0; its first layer is
+            # already squashed, so a small std counts on its own.
+            return "collapse towards 0.5"
         if last < 1e-2 * first:
             return "collapse to 0"
         if last < 0.2 * first:
@@ -251,8 +272,9 @@ def plot_init_histograms(result: InitResult, out: Any = None, *,
 
 
 def plot_init_statistics(result: InitResult, out: Any = None) -> Any:
-    """Two panels: std of the activations per layer (log scale) and the saturated fraction
-    per layer, one line per (init, activation). Returns the Figure; out: PNG to write."""
+    """Two panels: std of the activations per layer (log scale) and, per layer, the saturated
+    fraction (tanh, sigmoid) or the dead fraction (a = 0, the ReLU family: the legend says
+    which), one line per (init, activation). Returns the Figure; out: PNG to write."""
     from steepest.lab.plots import _save
 
     figure = _figure(11.0, 4.2)
@@ -267,15 +289,21 @@ def plot_init_statistics(result: InitResult, out: Any = None) -> Any:
             ax_std.plot(layers, np.where(std > 0, std, np.nan), linestyle=styles[act],
                         marker="o", markersize=3, color=f"C{index % 10}", label=label)
             ax_sat.plot(layers, result.saturated[(init, act)], linestyle=styles[act],
-                        marker="o", markersize=3, color=f"C{index % 10}", label=label)
+                        marker="o", markersize=3, color=f"C{index % 10}",
+                        label=f"{label}: {_measure_name(act)}")
     ax_std.set_yscale("log")
     ax_std.set_ylabel("std of activations")
-    ax_sat.set_ylabel("saturated fraction (tanh |a|>0.99, ReLU a=0)")
+    names = list(dict.fromkeys(_measure_name(act) for act in result.activations))
+    ax_sat.set_ylabel(" or ".join(names) + " fraction")
+    ax_sat.set_title("\n".join(
+        ("saturated: tanh |a| > 0.99, sigmoid a < 0.01 or > 0.99" if name == "saturated"
+         else "dead: ReLU family a = 0") for name in names), fontsize=9)
     ax_sat.set_ylim(-0.02, 1.02)
     for ax in (ax_std, ax_sat):
         ax.set_xlabel("layer")
         ax.set_xticks(layers)
         ax.grid(True, alpha=0.3)
     ax_std.legend(fontsize=7, loc="best")
+    ax_sat.legend(fontsize=7, loc="best")
     _save(figure, out)
     return figure

@@ -15,6 +15,7 @@ directions of the path itself (the paper's section 7), where the path shows in f
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -165,7 +166,8 @@ def filter_normalised_direction(weights: Mapping[str, np.ndarray], rng: np.rando
 @dataclass
 class LandscapeResult:
     """losses[i, j], accuracies[i, j]: at θ* + alphas[j]·δ + betas[i]·η (rows: betas, so that
-    contour(alphas, betas, losses) draws it). center_loss: at θ* itself. path: (k, 2) the
+    contour(alphas, betas, losses) draws it). center_loss, center_accuracy: at θ* itself (on
+    the grid only for an odd resolution). path: (k, 2) the
     projected coordinates of the path states (None without a path), path_losses: (k,) their
     true losses, path_residual: (k,) the relative length of each state's part outside the
     plane (1 = all of it). explained: for "pca", the fraction of the path's variance along
@@ -183,6 +185,7 @@ class LandscapeResult:
     path_steps: np.ndarray | None = None
     explained: tuple[float, float] | None = None
     config: dict[str, Any] = field(default_factory=dict)
+    center_accuracy: float = math.nan
 
     @property
     def argmin(self) -> tuple[float, float]:
@@ -193,13 +196,15 @@ class LandscapeResult:
     def table(self) -> list[dict[str, Any]]:
         a, b = self.argmin
         corners = self.losses[[0, 0, -1, -1], [0, -1, 0, -1]]
+        accuracy = self.center_accuracy
+        if math.isnan(accuracy) and len(self.alphas) % 2 and len(self.betas) % 2:
+            accuracy = float(self.accuracies[len(self.betas) // 2, len(self.alphas) // 2])
         rows = [
             {"quantity": "loss at the centre (trained weights)", "value": self.center_loss},
             {"quantity": "lowest loss on the grid", "value": float(np.nanmin(self.losses))},
             {"quantity": "where (alpha, beta)", "value": f"({a:.3g}, {b:.3g})"},
             {"quantity": "mean loss at the corners", "value": float(np.mean(corners))},
-            {"quantity": "accuracy at the centre", "value": float(self.accuracies[
-                len(self.betas) // 2, len(self.alphas) // 2])},
+            {"quantity": "accuracy at the centre", "value": accuracy},
         ]
         if self.path is not None:
             rows.append({"quantity": "path: states projected", "value": len(self.path)})
@@ -233,11 +238,14 @@ def landscape_2d(model: Module, center_state: Mapping[str, Any], data: Any = Non
     if span is not None and not span > 0:
         raise ValueError(f"landscape_2d: span must be positive, got {span}")
     center = check_state(model, center_state, "landscape_2d: center_state")
+    _check_finite(center, "center_state")
     params = _float_params(model)
     center_params = {name: center[name].astype(np.float64) for name in params}
     states = [] if path is None else [
         check_state(model, state, f"landscape_2d: path state {k}") for k, state in enumerate(path)
     ]
+    for k, state in enumerate(states):
+        _check_finite(state, f"path state {k}")
     explained = None
     if isinstance(directions, str):
         if directions not in DIRECTIONS:
@@ -310,7 +318,7 @@ def landscape_2d(model: Module, center_state: Mapping[str, Any], data: Any = Non
                     losses[i, j], accuracies[i, j] = evaluate(model, x, y, batch_size)
         weights.load(center)
         with np.errstate(all="ignore"):
-            center_loss = evaluate(model, x, y, batch_size)[0]
+            center_loss, center_accuracy = evaluate(model, x, y, batch_size)
         path_losses = None
         if states:
             path_losses = []
@@ -326,7 +334,16 @@ def landscape_2d(model: Module, center_state: Mapping[str, Any], data: Any = Non
                   path_states=len(states))
     steps = None if path_steps is None else np.asarray(path_steps)
     return LandscapeResult(alphas, betas, losses, accuracies, name, float(center_loss), coords,
-                           path_losses, residual, steps, explained, config)
+                           path_losses, residual, steps, explained, config,
+                           center_accuracy=float(center_accuracy))
+
+
+def _check_finite(state: Mapping[str, np.ndarray], what: str) -> None:
+    """ValueError naming the first floating-point array of `state` with a NaN or infinity."""
+    for key, value in state.items():
+        if np.issubdtype(value.dtype, np.floating) and not np.all(np.isfinite(value)):
+            raise ValueError(f"landscape_2d: {what} has non-finite values in {key!r} (did the "
+                             f"training diverge? lower its learning rate)")
 
 
 def _pca_directions(states: list[dict[str, np.ndarray]], center: dict[str, np.ndarray]
@@ -379,10 +396,21 @@ def train_and_record(model: Module, data: Any = None, steps: int = 500, *, lr: f
                      optimizer: str = "adam", seed: int = 0) -> TrainRecord:
     """Train `model` in place (cross-entropy, `optimizer` at rate `lr`, seeded mini-batches of
     the training data) for `steps` steps, copying its state dict every `record_every` steps
-    (default steps // 20) and at the start and the end: the path for `landscape_2d`."""
+    (default steps // 20) and at the start and the end: the path for `landscape_2d`.
+
+    Raises steepest.train.TrainingDiverged (with .step and .loss) at the first non-finite
+    mini-batch loss (step k: the loss before the k-th update; steps + 1: after the last one).
+    """
     import steepest.nn.functional as F
     from steepest.autograd.grad_mode import no_grad
     from steepest.tensor import Tensor
+    from steepest.train.trainer import TrainingDiverged
+
+    def diverged(step: int, loss: float) -> TrainingDiverged:
+        error = TrainingDiverged(f"train_and_record: training diverged at step {step} (loss "
+                                 f"{loss:g}) with {optimizer} at lr {lr:g}: lower lr")
+        error.step, error.loss = step, loss
+        return error
 
     if steps < 1:
         raise ValueError(f"train_and_record: steps must be positive, got {steps}")
@@ -398,16 +426,23 @@ def train_and_record(model: Module, data: Any = None, steps: int = 500, *, lr: f
     for step in range(1, steps + 1):
         batch = next(stream)
         opt.zero_grad()
-        loss = F.cross_entropy(model(Tensor(x[batch])), y[batch])
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+        with np.errstate(all="ignore"):  # a diverging loss is reported below, once
+            loss = F.cross_entropy(model(Tensor(x[batch])), y[batch])
+        value = loss.item()
+        if not math.isfinite(value):
+            raise diverged(step, value)
+        with np.errstate(all="ignore"):
+            loss.backward()
+            opt.step()
+        losses.append(value)
         if step % record_every == 0 or step == steps:
             states.append(snapshot(model))
             recorded.append(step)
     batch = next(stream)
-    with no_grad():
+    with no_grad(), np.errstate(all="ignore"):
         losses.append(F.cross_entropy(model(Tensor(x[batch])), y[batch]).item())
+    if not math.isfinite(losses[-1]):
+        raise diverged(steps + 1, losses[-1])
     config = dict(steps=steps, lr=lr, batch_size=batch_size, record_every=record_every,
                   optimizer=optimizer, seed=seed)
     return TrainRecord(states, recorded, np.array(losses), config)
