@@ -206,3 +206,13 @@ def test_unusable_paths_and_labels_are_one_line(tmp_path, capsys):
              y=rng.normal(size=50))
     assert _train(tmp_path, "--data", str(tmp_path / "floats.npz"), "--steps", "2") == 2
     assert "labels must be class indices" in capsys.readouterr().err
+
+
+def test_classes_without_examples_are_noted(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "gaps.npz", x=rng.normal(size=(60, 4)).astype(np.float32),
+             y=rng.choice([0, 3], size=60))
+    assert _train(tmp_path, "--data", str(tmp_path / "gaps.npz"), "--steps", "2",
+                  "--no-checkpoint") == 0
+    assert "no training example has class 1, 2; the model still has 4 outputs" in \
+        capsys.readouterr().out

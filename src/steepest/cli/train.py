@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from steepest.cli import UsageError
 
 DEFAULTS: dict[str, Any] = {
@@ -249,6 +251,11 @@ def run(args: argparse.Namespace) -> int:
     if len(data.x) == 0:
         raise UsageError(f"--data {options['data']}: no training examples")
     num_classes = data.num_classes
+    missing = sorted(set(range(num_classes)) - set(np.unique(data.y).tolist()))
+    if missing:
+        shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
+        print(f"note: no training example has class {shown}; the model still has "
+              f"{num_classes} outputs (labels are used as class indices 0..{num_classes - 1})")
     print(f"data: {options['data']}, {len(data.x)} train / {len(data.x_test)} test, "
           f"inputs {sample_shape}, {num_classes} classes "
           f"(loaded in {time.perf_counter() - started:.1f} s)")
