@@ -14,6 +14,7 @@ from typing import Any
 
 from steepest.cli import UsageError
 from steepest.cli.values import count as _count
+from steepest.cli.values import load_data as _load_data
 from steepest.cli.values import names as _names
 from steepest.cli.values import positive_float as _positive_float
 from steepest.cli.values import positive_int as _positive_int
@@ -175,17 +176,6 @@ def _command(study: str, options: dict[str, Any], args: argparse.Namespace) -> s
     if args.db:
         argv += ["--db", args.db]
     return shlex.join(argv)
-
-
-def _load_data(args: argparse.Namespace) -> Any:
-    from steepest.data import load_dataset
-
-    try:
-        return load_dataset(args.data, root=args.data_dir)
-    except FileNotFoundError as error:
-        raise UsageError(f"--data {args.data}: {str(error).strip(chr(39) + chr(34))}") from None
-    except (ValueError, ImportError) as error:
-        raise UsageError(f"--data: {error}") from None
 
 
 def _check_choice(value: str, option: str, valid: tuple[str, ...] | list[str]) -> None:

@@ -1,10 +1,11 @@
-"""Value parsers shared by the `steepest` subcommands: each argparse `type=` names what it wants
-and the value it got, so a mistake is one line."""
+"""What the `steepest` subcommands share: value parsers (each argparse `type=` names what it
+wants and the value it got, so a mistake is one line) and loading `--data`."""
 
 from __future__ import annotations
 
 import argparse
 import math
+from typing import Any
 
 from steepest.cli import UsageError
 
@@ -49,3 +50,16 @@ def names(text: str, option: str, valid: tuple[str, ...] | list[str]) -> list[st
     if len(set(names)) != len(names):
         raise UsageError(f"{option} lists a name twice: {text!r}")
     return names
+
+
+def load_data(args: argparse.Namespace) -> Any:
+    """The `data.Split` named by --data (and --data-dir); a missing file or unknown name is a
+    UsageError naming it."""
+    from steepest.data import load_dataset
+
+    try:
+        return load_dataset(args.data, root=args.data_dir)
+    except FileNotFoundError as error:
+        raise UsageError(f"--data {args.data}: {str(error).strip(chr(39) + chr(34))}") from None
+    except (ValueError, ImportError) as error:
+        raise UsageError(f"--data: {error}") from None
