@@ -19,6 +19,7 @@ from steepest.cli.values import load_data as _load_data
 from steepest.cli.values import names as _names
 from steepest.cli.values import positive_float as _positive_float
 from steepest.cli.values import positive_int as _positive_int
+from steepest.cli.values import print_table, start_report
 
 # Names spelled out so that building the parser imports neither the optimizers nor the lab
 # (tests keep them equal to steepest.optim.registry.OPTIMIZERS and lab.compare.REGULARISERS).
@@ -380,22 +381,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _report(mode: str, data_name: str, out: Path, command: str, config: dict[str, Any]) -> Any:
-    from steepest.lab.report import Report
-
-    report = Report(f"{TITLES[mode]} on {data_name}", out)
-    report.command(command)
-    report.config(config)
-    return report
-
-
-def _table(report: Any, rows: list[dict[str, Any]], caption: str) -> None:
-    """The table into the report and, as Markdown, onto stdout."""
-    from steepest.lab.report import markdown_table
-
-    report.table(rows, caption=caption)
-    print(f"\n{caption}\n")
-    print(markdown_table(rows))
-    print()
+    return start_report(f"{TITLES[mode]} on {data_name}", out, command, config)
 
 
 def _data_text(data: Any, val_fraction: float, train_size: int | None) -> str:
@@ -457,10 +443,10 @@ def _optimizers(args, options, checked, model_options, common, out, command,
                                        "gets there)" if options.get("target_loss") is None
                                        else "") + ". Wall time is per run, evaluations "
         "included.")
-    _table(report, result.table(), "Optimizers (mean ± sample std over seeds, ddof=1)"
+    print_table(report, result.table(), "Optimizers (mean ± sample std over seeds, ddof=1)"
            if len(result.seeds) > 1 else "Optimizers (one seed)")
     if any(result.lr_grid.values()):
-        _table(report, result.grid_table(),
+        print_table(report, result.grid_table(),
                f"Learning-rate grid (seed {result.seeds[0]}, final validation metrics)")
     written.append(report.write())
     return written
@@ -496,7 +482,7 @@ def _batch(args, options, checked, model_options, common, out, command,
         "Mini-batches make good progress per second.")
     written = [report.figure(study.plot_batch_sizes(result), "batch_sizes",
                              "Training loss against epochs and against training time.")]
-    _table(report, result.table(), "Batch sizes" + (" (mean ± sample std over seeds, ddof=1)"
+    print_table(report, result.table(), "Batch sizes" + (" (mean ± sample std over seeds, ddof=1)"
                                                     if len(result.seeds) > 1 else ""))
     written.append(report.write())
     return written
@@ -541,7 +527,7 @@ def _regular(args, options, checked, model_options, common, out, command,
     written = [report.figure(study.plot_regularisation(result), "regularisation",
                              "Final train and test accuracy per method, and test accuracy "
                              "during training.")]
-    _table(report, result.table(), "Regularisation" + (" (mean ± sample std over seeds, "
+    print_table(report, result.table(), "Regularisation" + (" (mean ± sample std over seeds, "
                                                        "ddof=1)" if len(result.seeds) > 1
                                                        else ""))
     written.append(report.write())

@@ -18,6 +18,7 @@ from steepest.cli.values import load_data as _load_data
 from steepest.cli.values import names as _names
 from steepest.cli.values import positive_float as _positive_float
 from steepest.cli.values import positive_int as _positive_int
+from steepest.cli.values import print_table, start_report
 
 
 class _Diverged(UsageError):
@@ -25,9 +26,10 @@ class _Diverged(UsageError):
 
 
 STUDIES = ("gradients", "init", "lr-range", "landscape")
-# The names of steepest.lab._common.STUDY_OPTIMIZERS, spelled out so that building the parser
-# does not import the lab (a test keeps the two equal).
-OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw")
+# The names of steepest.optim.OPTIMIZERS (as `steepest train --optimizer`), spelled out so that
+# building the parser imports neither the optimizers nor the lab (a test keeps them equal).
+OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", "adam",
+                   "adamw", "nadam")
 
 # Small defaults (seconds on two cores) and the full sizes of --full; an option given on the
 # command line wins over both.
@@ -185,14 +187,13 @@ def _check_choice(value: str, option: str, valid: tuple[str, ...] | list[str]) -
 
 def _check_options(study: str, options: dict[str, Any]) -> None:
     """Names and combinations argparse cannot check: UsageError naming the option."""
-    from steepest.lab._common import STUDY_OPTIMIZERS
     from steepest.lab.gradients import ACTIVATIONS, INITS, check_init
 
     if "activations" in options:
         options["activations"] = _names(str(options["activations"]), "--activations",
                                         list(ACTIVATIONS))
     if "optimizer" in options:
-        _check_choice(options["optimizer"], "--optimizer", list(STUDY_OPTIMIZERS))
+        _check_choice(options["optimizer"], "--optimizer", list(OPTIMIZER_NAMES))
     if study == "gradients":
         try:
             check_init(options["init"])
@@ -290,25 +291,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(title: str, out: Path, command: str, config: dict[str, Any]) -> Any:
-    from steepest import lab
-
-    report = lab.Report(title, out)
-    report.command(command)
-    report.config(config)
-    return report
-
-
-def _table(report: Any, rows: list[dict[str, Any]], caption: str) -> None:
-    """The table into the report and, as Markdown, onto stdout."""
-    from steepest.lab import markdown_table
-
-    report.table(rows, caption=caption)
-    print(f"\n{caption}\n")
-    print(markdown_table(rows))
-    print()
-
-
 # ---------------------------------------------------------------------------- the studies
 def _gradients(args, data, options, out, command, config, record) -> tuple[dict, list]:
     from steepest import lab
@@ -325,7 +307,8 @@ def _gradients(args, data, options, out, command, config, record) -> tuple[dict,
         finite = {key: value for key, value in ratios_now.items() if math.isfinite(value)}
         if finite:  # a diverged training records nothing from its divergence on
             record.log_step(int(step), **finite)
-    report = _report("Gradient flow: vanishing gradients, layer by layer", out, command, config)
+    report = start_report("Gradient flow: vanishing gradients, layer by layer", out, command,
+                          config)
     report.text(
         f"A {result.depth}-layer MLP of width {result.width} on `{args.data}`, one per "
         f"activation. Each curve is the norm of the gradient of the loss with respect to each "
@@ -352,7 +335,7 @@ def _gradients(args, data, options, out, command, config, record) -> tuple[dict,
         written.append(report.figure(lab.plot_gradient_flow_over_training(result),
                                      "gradient_flow_training",
                                      "Gradient norm per layer during training."))
-    _table(report, result.table(), "Gradient norms of the first and last layer")
+    print_table(report, result.table(), "Gradient norms of the first and last layer")
     written.append(report.write())
     results = {f"ratio/{act}": value for act, value in ratios.items()}
     if len(result.steps) > 1:
@@ -392,7 +375,7 @@ def _init(args, data, options, out, command, config, record) -> tuple[dict, list
     result = lab.init_statistics(options["inits"], options["activations"],
                                  depth=options["depth"], width=options["width"],
                                  n=options["samples"], seed=args.seed)
-    report = _report("Initialisation: activations layer by layer", out, command, config)
+    report = start_report("Initialisation: activations layer by layer", out, command, config)
     report.text(
         f"x ~ N(0, 1) of shape ({result.n}, {result.width}) pushed through {result.depth} "
         f"layers Linear({result.width}, {result.width}) (zero bias) + activation. "
@@ -409,7 +392,7 @@ def _init(args, data, options, out, command, config, record) -> tuple[dict, list
                                  "Std per layer, and the saturated fraction (tanh, "
                                  "sigmoid) or dead fraction (ReLU family: a = 0) per "
                                  "layer."))
-    _table(report, result.table(), "Std of the activations, first / middle / last layer")
+    print_table(report, result.table(), "Std of the activations, first / middle / last layer")
     written.append(report.write())
     results = {}
     for init, act in result.pairs:
@@ -452,7 +435,7 @@ def _lr_range(args, data, options, out, command, config, record) -> tuple[dict, 
     sweep = lab.lr_sweep(model_fn, data, sweep_lrs, steps=options["sweep_steps"],
                          batch_size=options["batch_size"], optimizer=options["optimizer"],
                          seed=args.seed)
-    report = _report("Learning rate: range test and sweep", out, command, config)
+    report = start_report("Learning rate: range test and sweep", out, command, config)
     suggestion = "none (the loss never fell)" if result.suggestion is None else \
         f"**{result.suggestion:.3g}**"
     report.text(
@@ -464,7 +447,7 @@ def _lr_range(args, data, options, out, command, config, record) -> tuple[dict, 
         f"suggested rate is where the smoothed loss falls fastest against log(lr): {suggestion}.")
     written = [report.figure(lab.plot_lr_range(result), "lr_range",
                              "Loss against the learning rate (log scale).")]
-    _table(report, result.table(), "LR range test")
+    print_table(report, result.table(), "LR range test")
     rates = ", ".join(f"{lr:.3g}" for lr in sweep.lrs)
     report.text(
         f"The sweep trains from the same initial weights and batches for "
@@ -472,7 +455,7 @@ def _lr_range(args, data, options, out, command, config, record) -> tuple[dict, 
         f"moves, too large oscillates or diverges.")
     written.append(report.figure(lab.plot_lr_sweep(sweep), "lr_sweep",
                                  "Training loss at fixed learning rates."))
-    _table(report, sweep.table(), "Fixed learning rates")
+    print_table(report, sweep.table(), "Fixed learning rates")
     written.append(report.write())
     results = {"suggested_lr": result.suggestion, "diverged_at": result.diverged_at,
                "moving_at": result.moving_at, "min_loss_lr": result.min_loss_lr,
@@ -508,7 +491,7 @@ def _landscape(args, data, options, out, command, config, record) -> tuple[dict,
     slice_pca = lab.landscape_2d(model, path.final, data, directions="pca",
                                  resolution=options["resolution"], path=path.states,
                                  path_steps=path.steps, seed=args.seed, max_samples=samples)
-    report = _report("Loss landscape", out, command, config)
+    report = start_report("Loss landscape", out, command, config)
     measured = "all" if samples is None else f"{min(samples, len(data.x))}"
     report.text(
         f"An MLP ({options['depth']} Linear layers, width {options['width']}, ReLU) trained on "
@@ -518,7 +501,7 @@ def _landscape(args, data, options, out, command, config, record) -> tuple[dict,
         f"(Goodfellow et al. 2015): the lowest loss is at α = **{line.min_alpha:.2g}**.")
     written = [report.figure(lab.plot_landscape_1d(line), "landscape_1d",
                              "Loss and accuracy along (1 − α)θ₀ + αθ₁.")]
-    _table(report, line.table(), "Along the line")
+    print_table(report, line.table(), "Along the line")
     report.text(
         "Then a 2-D slice around θ₁ along two random filter-normalised directions (Li et al. "
         "2018): every filter of the direction has the norm of the same filter of the weights, "
@@ -528,13 +511,13 @@ def _landscape(args, data, options, out, command, config, record) -> tuple[dict,
     written.append(report.figure(lab.plot_landscape_2d(slice_random), "landscape_2d",
                                  "Loss around the trained weights, filter-normalised "
                                  "directions."))
-    _table(report, slice_random.table(), "Filter-normalised slice")
+    print_table(report, slice_random.table(), "Filter-normalised slice")
     report.text(
         "The same around θ₁ along the two principal directions of the training path itself, "
         "where the path shows in full.")
     written.append(report.figure(lab.plot_landscape_2d(slice_pca), "landscape_2d_pca",
                                  "Loss along the path's two principal directions."))
-    _table(report, slice_pca.table(), "PCA slice")
+    print_table(report, slice_pca.table(), "PCA slice")
     written.append(report.write())
     tail = path.losses[-max(1, len(path.losses) // 10):]
     results = {"final_train_loss": float(np.mean(tail)), "interp_min_alpha": line.min_alpha,

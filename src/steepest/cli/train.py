@@ -230,6 +230,7 @@ def run(args: argparse.Namespace) -> int:
     from steepest.data import build_augmentation, load_dataset
     from steepest.store import RunStore, resolve_db_path
     from steepest.train import TrainingDiverged, fit
+    from steepest.train.fit import open_run
 
     st.manual_seed(options["seed"])
     started = time.perf_counter()
@@ -291,7 +292,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--db {resolve_db_path(options['db'])}: {error}") from None
     config = {k: v for k, v in options.items() if k not in ("db", "progress")}
     command = "steepest " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "steepest train"
-    run_record = _open_run(store, config, args.resume, options["name"], command)
+    run_record = open_run(store, config, args.resume, options["name"], command)
     checkpoint_dir = None
     if not options["no_checkpoint"]:
         checkpoint_dir = options["checkpoint_dir"] or (
@@ -343,17 +344,3 @@ def run(args: argparse.Namespace) -> int:
     where = f"; checkpoints in {checkpoint_dir}" if checkpoint_dir else ""
     print(f"run #{run_record.id} recorded in {store.path}{where}")
     return 0
-
-
-def _open_run(store: Any, config: dict[str, Any], resume: str | None, name: str | None,
-              command: str) -> Any:
-    if resume:
-        from steepest.io import load_checkpoint
-
-        run_id = load_checkpoint(resume).extra.get("run_id")
-        if run_id is not None:
-            try:
-                return store.open_run(run_id)
-            except ValueError:
-                pass
-    return store.start_run(config, kind="train", name=name, command=command)

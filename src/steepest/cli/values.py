@@ -1,5 +1,6 @@
 """What the `steepest` subcommands share: value parsers (each argparse `type=` names what it
-wants and the value it got, so a mistake is one line) and loading `--data`."""
+wants and the value it got, so a mistake is one line), loading `--data`, and the studies' report
+and tables."""
 
 from __future__ import annotations
 
@@ -63,3 +64,23 @@ def load_data(args: argparse.Namespace) -> Any:
         raise UsageError(f"--data {args.data}: {str(error).strip(chr(39) + chr(34))}") from None
     except (ValueError, ImportError) as error:
         raise UsageError(f"--data: {error}") from None
+
+
+def start_report(title: str, out: Any, command: str, config: dict[str, Any]) -> Any:
+    """A `lab.Report` for a study, opened with the exact command and its config."""
+    from steepest.lab.report import Report
+
+    report = Report(title, out)
+    report.command(command)
+    report.config(config)
+    return report
+
+
+def print_table(report: Any, rows: list[dict[str, Any]], caption: str) -> None:
+    """The table into the report and, as Markdown, onto stdout."""
+    from steepest.lab.report import markdown_table
+
+    report.table(rows, caption=caption)
+    print(f"\n{caption}\n")
+    print(markdown_table(rows))
+    print()

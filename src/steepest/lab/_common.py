@@ -1,9 +1,11 @@
 """Small pieces the lab's studies share: data as arrays, seeded mini-batches, optimizers by name,
-state snapshots and evaluation (private: the studies' public API lives in their own modules)."""
+loss smoothing, state snapshots and evaluation (private: the studies' public API lives in their
+own modules)."""
 
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -11,16 +13,6 @@ import numpy as np
 
 from steepest.nn.module import Module
 from steepest.tensor import Tensor
-
-#: Optimizers the studies accept by name: (class name in steepest.optim, fixed options).
-STUDY_OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {
-    "sgd": ("SGD", {}),
-    "momentum": ("SGD", {"momentum": 0.9}),
-    "nesterov": ("SGD", {"momentum": 0.9, "nesterov": True}),
-    "rmsprop": ("RMSprop", {}),
-    "adam": ("Adam", {}),
-    "adamw": ("AdamW", {}),
-}
 
 
 def load_default_data(seed: int | None = None) -> Any:
@@ -71,20 +63,43 @@ def batches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[np.nd
             yield order[start:start + batch_size]
 
 
-def check_optimizer(name: str, where: str) -> None:
-    if name not in STUDY_OPTIMIZERS:
-        raise ValueError(
-            f"{where}: unknown optimizer {name!r}; choose from {', '.join(STUDY_OPTIMIZERS)}"
-        )
+def check_optimizer(name: Any, where: str) -> str:
+    """`name` if it is one of `optim.OPTIMIZERS` (the studies take the same names as
+    `steepest train`), else a ValueError listing them."""
+    from steepest.optim.registry import OPTIMIZERS
+
+    if name not in OPTIMIZERS:
+        raise ValueError(f"{where}: unknown optimizer {name!r}; choose from "
+                         f"{', '.join(OPTIMIZERS)}")
+    return str(name)
 
 
 def make_optimizer(name: str, params: Any, lr: float, where: str) -> Any:
-    """A steepest.optim optimizer by study name (see STUDY_OPTIMIZERS)."""
-    from steepest import optim
+    """The optimizer `optim.make_optimizer` builds for `name`, with its default options."""
+    from steepest.optim.registry import make_optimizer as make
 
-    check_optimizer(name, where)
-    class_name, options = STUDY_OPTIMIZERS[name]
-    return getattr(optim, class_name)(list(params), lr=lr, **options)
+    return make(check_optimizer(name, where), list(params), lr=lr)
+
+
+def smooth_losses(losses: Any, smoothing: float = 0.05) -> np.ndarray:
+    """Bias-corrected exponential moving average of a loss curve (losses (S,) -> (S,)).
+
+    s_t = (1 − smoothing) s_{t−1} + smoothing · loss_t with s_0 = 0, reported as
+    s_t / (1 − (1 − smoothing)^t) so the first values are not pulled towards 0 (Adam's bias
+    correction). A non-finite loss ends the curve: it and everything after it are NaN.
+    """
+    if not 0.0 < smoothing <= 1.0:
+        raise ValueError(f"smooth_losses: smoothing must be in (0, 1], got {smoothing!r}")
+    values = np.asarray(losses, dtype=np.float64).reshape(-1)
+    out = np.full(len(values), np.nan)
+    average = 0.0
+    keep = 1.0 - smoothing
+    for index, value in enumerate(values):
+        if not math.isfinite(value):
+            break
+        average = keep * average + smoothing * value
+        out[index] = average / (1.0 - keep ** (index + 1))
+    return out
 
 
 def build(model_fn: Callable[..., Module], rng: np.random.Generator) -> Module:

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from steepest.lab._common import check_optimizer, smooth_losses
 from steepest.train.callbacks import Callback
 
 __all__ = [
@@ -92,27 +93,6 @@ def default_lr_grid(optimizer: str, points: int = 3) -> tuple[float, ...]:
     return tuple(rung(first + k) for k in range(points))
 
 
-def smooth_losses(losses: Sequence[float] | np.ndarray, smoothing: float = 0.05) -> np.ndarray:
-    """Bias-corrected exponential moving average of a loss curve (losses (S,) -> (S,)).
-
-    s_t = (1 − smoothing) s_{t−1} + smoothing · loss_t with s_0 = 0, reported as
-    s_t / (1 − (1 − smoothing)^t) so the first values are not pulled towards 0 (Adam's bias
-    correction). A non-finite loss ends the curve: it and everything after it are NaN.
-    """
-    if not 0.0 < smoothing <= 1.0:
-        raise ValueError(f"smooth_losses: smoothing must be in (0, 1], got {smoothing!r}")
-    values = np.asarray(losses, dtype=np.float64).reshape(-1)
-    out = np.full(len(values), np.nan)
-    average = 0.0
-    keep = 1.0 - smoothing
-    for index, value in enumerate(values):
-        if not math.isfinite(value):
-            break
-        average = keep * average + smoothing * value
-        out[index] = average / (1.0 - keep ** (index + 1))
-    return out
-
-
 def steps_to_target(losses: Sequence[float] | np.ndarray, target: float,
                     smoothing: float = 0.05) -> int | None:
     """The number of optimizer steps after which the smoothed training loss (see
@@ -160,15 +140,6 @@ def _length(epochs: Any, steps: Any, default_epochs: int, where: str) -> dict[st
         return {"steps": _positive_int(steps, where, "steps")}
     return {"epochs": _positive_int(default_epochs if epochs is None else epochs, where,
                                     "epochs")}
-
-
-def _check_optimizer(name: Any, where: str) -> str:
-    from steepest.optim.registry import OPTIMIZERS
-
-    if name not in OPTIMIZERS:
-        raise ValueError(f"{where}: unknown optimizer {name!r}; choose from "
-                         f"{', '.join(OPTIMIZERS)}")
-    return str(name)
 
 
 def _grid(values: Any, where: str, name: str) -> tuple[float, ...]:
@@ -716,7 +687,7 @@ def compare_optimizers(optimizers: Sequence[str] = ("sgd", "momentum", "adam"), 
     where = "compare_optimizers"
     if isinstance(optimizers, str):
         optimizers = [optimizers]
-    optimizers = [_check_optimizer(name, where) for name in optimizers]
+    optimizers = [check_optimizer(name, where) for name in optimizers]
     if not optimizers:
         raise ValueError(f"{where}: optimizers must name at least one optimizer")
     if len(set(optimizers)) != len(optimizers):
@@ -901,7 +872,7 @@ def compare_batch_sizes(batch_sizes: Sequence[int | str | None] = (None, 1, 32, 
         raise ValueError(f"{where}: batch_sizes must name at least one size")
     if len(set(sizes)) != len(sizes):
         raise ValueError(f"{where}: batch_sizes lists a size twice: {list(batch_sizes)}")
-    optimizer = _check_optimizer(optimizer, where)
+    optimizer = check_optimizer(optimizer, where)
     seeds = _seeds(seeds, where)
     length = _length(epochs, None, 10, where)
     given: dict[int | None, float] = {}
@@ -1056,7 +1027,7 @@ def regularisation_study(methods: Sequence[str] = REGULARISERS, *, data: Any = N
                              f"{', '.join(REGULARISERS)}")
     if not methods or len(set(methods)) != len(methods):
         raise ValueError(f"{where}: methods must name distinct methods, got {methods}")
-    optimizer = _check_optimizer(optimizer, where)
+    optimizer = check_optimizer(optimizer, where)
     lr = _positive_float(lr, where, "lr")
     seeds = _seeds(seeds, where)
     length = _length(epochs, None, 50, where)

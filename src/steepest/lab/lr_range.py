@@ -23,7 +23,14 @@ from typing import Any
 
 import numpy as np
 
-from steepest.lab._common import as_arrays, batches, build, check_optimizer, make_optimizer
+from steepest.lab._common import (
+    as_arrays,
+    batches,
+    build,
+    check_optimizer,
+    make_optimizer,
+    smooth_losses,
+)
 from steepest.nn.module import Module
 
 __all__ = ["LRRangeResult", "LRSweepResult", "lr_range_test", "lr_sweep", "plot_lr_range",
@@ -288,18 +295,6 @@ def plot_lr_range(result: LRRangeResult, out: Any = None, *, title: str | None =
     return figure
 
 
-def _ema(values: np.ndarray, smooth: float) -> np.ndarray:
-    """Bias-corrected exponential moving average (NaN stays NaN)."""
-    out = np.full(len(values), np.nan)
-    avg = 0.0
-    for i, value in enumerate(values):
-        if not np.isfinite(value):
-            break
-        avg = (1 - smooth) * avg + smooth * value
-        out[i] = avg / (1 - (1 - smooth) ** (i + 1))
-    return out
-
-
 def plot_lr_sweep(result: LRSweepResult, out: Any = None, *, title: str | None = None) -> Any:
     """Loss against step for each fixed learning rate (log y; raw mini-batch losses faint, their
     moving average bold), labelled too small / right / too large / diverged (an X marks where a
@@ -319,7 +314,7 @@ def plot_lr_sweep(result: LRSweepResult, out: Any = None, *, title: str | None =
         width = 2.4 if verdict == "right" else 1.4
         # The raw mini-batch losses faintly, an exponential moving average on top.
         ax.plot(steps, curve, color=colour, linewidth=0.6, alpha=0.35)
-        ax.plot(steps, _ema(curve, 0.1), color=colour, linewidth=width,
+        ax.plot(steps, smooth_losses(curve, 0.1), color=colour, linewidth=width,
                 label=f"lr = {lr:.3g}: {verdict}")
         if result.diverged[row]:
             last = np.nonzero(np.isfinite(curve))[0]

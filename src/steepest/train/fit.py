@@ -132,7 +132,7 @@ def fit(model: Module, data: Any, *, optimizer: Any = "adam", lr: float | None =
     config.setdefault("batch_size", batch_size)
     config.setdefault("seed", seed)
     config.setdefault("total_steps", total_steps)
-    run = _open_run(store, config, resume, run_name, command)
+    run = open_run(store, config, resume, run_name, command)
     trainer = Trainer(model, optimizer, loss_fn=loss_fn, scheduler=schedule,
                       scheduler_interval=interval, callbacks=callbacks,
                       grad_accumulation=grad_accumulation, clip_grad_norm=clip_grad_norm,
@@ -145,8 +145,11 @@ def fit(model: Module, data: Any, *, optimizer: Any = "adam", lr: float | None =
     return history
 
 
-def _open_run(store: Any, config: dict[str, Any], resume: Any, name: str | None,
-              command: str | None) -> Any:
+def open_run(store: Any, config: dict[str, Any], resume: Any, name: str | None,
+             command: str | None) -> Any:
+    """The `store.Run` that records this training: the checkpoint's own run when resuming one
+    from the same store, else a new run. store: a Run (used as it is), a RunStore, a path, True
+    (the default store) or None/False (no record)."""
     if store is None or store is False:
         return None
     if hasattr(store, "log_step"):  # already a Run
