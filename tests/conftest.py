@@ -29,3 +29,58 @@ def assert_close(actual, expected, dtype=np.float64, what: str = "") -> None:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+# ---------------------------------------------------------------------------- file permissions
+# Tests of read-only files and folders. Root ignores file modes, so as root the code under test
+# runs in a forked child that has dropped to the unprivileged user "nobody" (65534); as any
+# other user it runs in this process. Everything it imports must already be imported: nobody
+# cannot read root's Python installation. Run the same call once as the owner first.
+NOBODY = 65534
+
+
+@pytest.fixture
+def shared_dir():
+    """A temporary folder that "nobody" may enter (pytest's tmp_path is private to root)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(tempfile.mkdtemp(prefix="steepest-perm-"))
+    folder.chmod(0o755)
+    yield folder
+    for path in [folder, *folder.rglob("*")]:
+        if path.is_dir():
+            path.chmod(0o755)
+    shutil.rmtree(folder)
+
+
+def call_unprivileged(function, *args):
+    """function(*args) with no right to write read-only files: its return value (JSON-able)."""
+    import json
+
+    if os.geteuid() != 0:
+        return function(*args)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: drop privileges, call, report, and leave without any cleanup
+        os.close(read)
+        try:
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            message = {"value": function(*args)}
+        except BaseException as error:  # noqa: BLE001 - reported by the parent
+            message = {"error": f"{type(error).__name__}: {error}"}
+        data = json.dumps(message).encode()
+        while data:
+            data = data[os.write(write, data):]
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as incoming:
+        text = incoming.read()
+    os.waitpid(pid, 0)
+    answer = json.loads(text)
+    if "error" in answer:
+        raise AssertionError(f"unprivileged call failed: {answer['error']}")
+    return answer["value"]

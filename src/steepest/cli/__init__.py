@@ -73,6 +73,8 @@ def _blas_threads() -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from steepest.store import RunStoreError
+
     try:
         if args.command == "train":
             from steepest.cli import train
@@ -94,7 +96,7 @@ def _run(args: argparse.Namespace) -> int:
             from steepest.cli import compare
 
             return compare.run(args)
-    except UsageError as error:
+    except (UsageError, RunStoreError) as error:  # a store error names the file and the fix
         print(f"steepest: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

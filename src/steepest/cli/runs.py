@@ -1,4 +1,4 @@
-"""`steepest runs`: list, show, compare, export and plot runs from the run store (read only)."""
+"""`steepest runs`: list, show, compare, export and plot runs (the store is opened read-only)."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def _open_store(db: str | None) -> Any:
     if not path.is_file():
         raise UsageError(f"no run store at {path} (train something first, or pass --db)")
     try:
-        return RunStore(path, create=False)
+        return RunStore(path, readonly=True)  # never a write, even to a file that is a store
     except (ValueError, FileNotFoundError) as error:
         raise UsageError(str(error)) from None
 

@@ -8,6 +8,7 @@ from the config stored in the checkpoint, so only what should change (say `--ste
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import shlex
 import sqlite3
@@ -224,11 +225,16 @@ def _checkpoint_config(path: str) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    with contextlib.ExitStack() as cleanup:  # closes the store however the run ends
+        return _train(args, cleanup)
+
+
+def _train(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     options = resolve_options(args)
     import steepest as st
     from steepest import models
     from steepest.data import build_augmentation, load_dataset
-    from steepest.store import RunStore, resolve_db_path
+    from steepest.store import RunStore, RunStoreError, resolve_db_path
     from steepest.train import TrainingDiverged, fit
     from steepest.train.fit import open_run
 
@@ -288,8 +294,11 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         store = RunStore(resolve_db_path(options["db"]))
+    except RunStoreError as error:  # names the file and what to do
+        raise UsageError(str(error)) from None
     except (ValueError, sqlite3.Error, OSError) as error:
         raise UsageError(f"--db {resolve_db_path(options['db'])}: {error}") from None
+    cleanup.callback(store.close)  # SQLite then removes its -wal and -shm files
     config = {k: v for k, v in options.items() if k not in ("db", "progress")}
     command = "steepest " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "steepest train"
     run_record = open_run(store, config, args.resume, options["name"], command)

@@ -7,14 +7,16 @@ from steepest.store.runstore import (
     SCOPES,
     STATUSES,
     CheckpointRecord,
+    NotARunStoreError,
     Run,
     RunRecord,
     RunStore,
+    RunStoreError,
     git_commit,
     resolve_db_path,
 )
 
 __all__ = [
-    "DEFAULT_DB", "FLUSH_ROWS", "SCOPES", "STATUSES", "CheckpointRecord", "Run", "RunRecord",
-    "RunStore", "git_commit", "plot_runs", "resolve_db_path",
+    "DEFAULT_DB", "FLUSH_ROWS", "SCOPES", "STATUSES", "CheckpointRecord", "NotARunStoreError",
+    "Run", "RunRecord", "RunStore", "RunStoreError", "git_commit", "plot_runs", "resolve_db_path",
 ]

@@ -13,6 +13,7 @@ INSERT OR REPLACE so a resumed run that logs a step again overwrites it, and che
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -71,6 +72,16 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     PRIMARY KEY (run_id, path)
 );
 """
+
+
+class RunStoreError(ValueError):
+    """A run store that cannot be used as asked: damaged, written by a newer steepest, or
+    read-only when a run must be recorded. The message names the file and what to do."""
+
+
+class NotARunStoreError(RunStoreError):
+    """The file exists but is not a steepest run store: another application's SQLite
+    database, an empty file, or not SQLite at all. Nothing was written to it."""
 
 
 def resolve_db_path(db: str | os.PathLike | None = None) -> Path:
@@ -178,65 +189,209 @@ _RUN_COLUMNS = ("id, kind, name, status, config, command, started_at, finished_a
 
 
 # ---------------------------------------------------------------------------- the store
+# PRAGMA application_id of a steepest store ("stpt"): how a file says what it is. Stores made
+# before it was set are recognised by their schema version and tables.
+APPLICATION_ID = int.from_bytes(b"stpt", "big")
+_TABLES = frozenset(("runs", "metrics", "checkpoints"))
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+# SQLite errors that mean the file cannot be used as a store (rather than a bug in a query).
+_UNUSABLE = ("SQLITE_NOTADB", "SQLITE_CORRUPT", "SQLITE_READONLY", "SQLITE_IOERR",
+             "SQLITE_FULL", "SQLITE_CANTOPEN")
+
+
+def _error_name(error: sqlite3.Error) -> str:
+    """SQLite's name for an error ("SQLITE_CORRUPT", ...); from the message before 3.11."""
+    name = getattr(error, "sqlite_errorname", None)
+    if name:
+        return name
+    text = str(error).lower()
+    for needle, guess in (("not a database", "SQLITE_NOTADB"), ("malformed", "SQLITE_CORRUPT"),
+                          ("readonly", "SQLITE_READONLY"), ("disk i/o", "SQLITE_IOERR"),
+                          ("unable to open", "SQLITE_CANTOPEN"), ("full", "SQLITE_FULL")):
+        if needle in text:
+            return guess
+    return "SQLITE_ERROR"
+
+
 class RunStore:
     """An SQLite run store at `path` (see `resolve_db_path`; None uses the default).
 
-    create=False raises FileNotFoundError instead of creating a missing store (for commands
-    that only read). A file that is not an SQLite database raises ValueError.
-    Use one RunStore per process; it may be shared by threads.
+    readonly=True opens an existing store for reading only (what `steepest runs` and
+    `steepest serve` do): the file is never written, no table is created and the journal mode
+    is left alone, so it works on read-only files and in read-only folders; writing methods
+    raise RunStoreError. (In a writable folder SQLite may leave a WAL store's two companion
+    files, `-wal` and `-shm`, beside it; the next writer tidies them.)
+    create=False raises FileNotFoundError instead of creating a missing store (readonly
+    implies it).
+
+    Raises NotARunStoreError (a RunStoreError, a ValueError) for a file that is not a steepest
+    store (another application's SQLite database, an empty file, not SQLite), leaving it
+    untouched; RunStoreError for a damaged store, one written by a newer steepest, or a
+    read-only one opened for writing. Use one RunStore per process; threads may share it.
     """
 
-    def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True,
+                 readonly: bool = False) -> None:
         self.path = resolve_db_path(path)
+        self.readonly = bool(readonly)
+        if self.path.is_dir():
+            raise RunStoreError(f"run store {self.path} is a folder; give a file name such as "
+                                f"{self.path / 'steepest.db'}")
         if not self.path.exists():
-            if not create:
+            if not create or self.readonly:
                 raise FileNotFoundError(f"no run store at {self.path}")
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        elif self.path.is_dir():
-            raise ValueError(f"run store {self.path} is a folder; give a file name such as "
-                             f"{self.path / 'steepest.db'}")
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                reason = error.strerror or str(error)
+                for folder in self.path.parents:
+                    if folder.exists():
+                        if not folder.is_dir():
+                            reason = f"{folder} is a file, not a folder"
+                        break
+                raise RunStoreError(f"cannot create run store {self.path} ({reason}); give "
+                                    f"another store (--db)") from None
+        elif not self.readonly:
+            self._check_writable()
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                     check_same_thread=False)
+        self._conn = self._connect()
         try:
             self._setup()
-        except sqlite3.DatabaseError as error:
+        except BaseException:
             self._conn.close()
-            if isinstance(error, sqlite3.OperationalError) and _busy(error):
+            raise
+
+    def _check_writable(self) -> None:
+        # SQLite would open a file it cannot write read-only without a word, and fail at the
+        # first write: say so now. WAL keeps two files beside the store, so the folder counts.
+        for what, where in (("the file", self.path), ("its folder", self.path.parent)):
+            if not os.access(where, os.W_OK):
+                raise RunStoreError(f"run store {self.path} is read-only ({what} cannot be "
+                                    f"written); make it writable or give another store (--db)")
+
+    def _connect(self, immutable: bool = False) -> sqlite3.Connection:
+        if self.readonly:
+            # mode=ro: SQLite itself refuses every write. immutable: for a WAL store in a
+            # folder nobody may write, where SQLite could not even keep its shared memory.
+            uri = self.path.resolve().as_uri() + "?mode=ro" + ("&immutable=1" if immutable
+                                                                 else "")
+            return sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None,
+                                   check_same_thread=False)
+        return sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                               check_same_thread=False)
+
+    def _inspect(self) -> tuple[frozenset[str], int, int]:
+        """(table names, user_version, application_id) of the file, read without writing."""
+        def read() -> tuple[frozenset[str], int, int]:
+            conn = self._conn
+            tables = frozenset(name for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"))
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            return tables, version, app_id
+
+        try:
+            return self._retry(read, translate=False)
+        except sqlite3.OperationalError as error:
+            if not self.readonly or _error_name(error) not in (
+                    "SQLITE_READONLY_DIRECTORY", "SQLITE_CANTOPEN", "SQLITE_READONLY",
+                    "SQLITE_READONLY_RECOVERY", "SQLITE_READONLY_CANTINIT"):
                 raise
-            raise ValueError(f"{self.path} is not a steepest run store ({error})") from None
+        self._conn.close()
+        self._conn = self._connect(immutable=True)
+        return self._retry(read, translate=False)
+
+    def _kind(self, tables: frozenset[str], version: int, app_id: int) -> str:
+        """"store" or "empty"; NotARunStoreError for anything else."""
+        if app_id == APPLICATION_ID or (version >= 1 and _TABLES <= tables):
+            return "store"
+        if not tables and version == 0 and app_id == 0:
+            return "empty"
+        shown = ", ".join(sorted(tables)[:8]) + (", ..." if len(tables) > 8 else "")
+        raise NotARunStoreError(
+            f"{self.path} is not a steepest run store (an SQLite database with "
+            f"{f'tables: {shown}' if tables else f'user_version {version}'}, left untouched); "
+            f"give a new file name to record runs (--db)")
 
     def _setup(self) -> None:
         self._conn.execute("PRAGMA busy_timeout = 30000")
-        mode = self._retry(lambda: self._conn.execute("PRAGMA journal_mode = WAL").fetchone())
-        if mode and str(mode[0]).lower() == "wal":
-            # In WAL mode NORMAL loses no committed data on a crash of the process, only
-            # possibly the last commits on a power cut; it saves an fsync per commit.
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-        self._conn.execute("PRAGMA foreign_keys = ON")
-        version = self._retry(lambda: self._conn.execute("PRAGMA user_version").fetchone()[0])
-        if version > SCHEMA_VERSION:
-            raise ValueError(f"{self.path} was written by a newer steepest (schema {version}, "
-                             f"this one reads {SCHEMA_VERSION}); upgrade steepest")
-        if version < SCHEMA_VERSION:
-            def create(conn: sqlite3.Connection) -> None:
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        try:
+            kind = self._kind(*self._inspect())
+        except sqlite3.DatabaseError as error:
+            if isinstance(error, sqlite3.OperationalError) and _busy(error):
+                raise
+            raise self._unusable(error) from None
+        if self.readonly:
+            if kind == "empty":
+                raise NotARunStoreError(f"{self.path} is not a steepest run store (an empty "
+                                        f"SQLite database: no runs recorded there)")
+            self._conn.execute("PRAGMA query_only = ON")
+        else:
+            if kind == "empty" or self._inspect()[1] < SCHEMA_VERSION:
+                self._write(self._create_or_upgrade)
+            mode = self._retry(lambda: self._conn.execute("PRAGMA journal_mode = WAL")
+                               .fetchone())
+            if mode and str(mode[0]).lower() == "wal":
+                # In WAL mode NORMAL loses no committed data on a crash of the process, only
+                # possibly the last commits on a power cut; it saves an fsync per commit.
+                self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+        self.schema_version = self._retry(
+            lambda: self._conn.execute("PRAGMA user_version").fetchone()[0])
+        if self.schema_version > SCHEMA_VERSION:
+            raise RunStoreError(f"{self.path} was written by a newer steepest (schema "
+                                f"{self.schema_version}, this one reads {SCHEMA_VERSION}); "
+                                f"upgrade steepest")
 
-            self._write(create)
+    def _create_or_upgrade(self, conn: sqlite3.Connection) -> None:
+        # Looked at again inside the write transaction: another process may have created the
+        # store since, and a file that is not a store must stay untouched.
+        tables, version, app_id = self._inspect()
+        self._kind(tables, version, app_id)
+        if version > SCHEMA_VERSION:
+            return  # reported by _setup
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _unusable(self, error: sqlite3.Error) -> RunStoreError:
+        """The RunStoreError for an SQLite error met on this file."""
+        name = _error_name(error)
+        if name.startswith("SQLITE_NOTADB"):
+            with contextlib.suppress(OSError), open(self.path, "rb") as file:
+                if file.read(16) == _SQLITE_MAGIC:
+                    name = "SQLITE_CORRUPT"
+            if name.startswith("SQLITE_NOTADB"):
+                return NotARunStoreError(f"{self.path} is not a steepest run store (not an "
+                                         f"SQLite database; left untouched); give a new file "
+                                         f"name to record runs (--db)")
+        if name.startswith("SQLITE_CORRUPT"):
+            return RunStoreError(f"run store {self.path} is damaged ({error}); restore it from "
+                                 f"a backup, or give a new file name (--db)")
+        if name.startswith("SQLITE_READONLY"):
+            return RunStoreError(f"run store {self.path} is read-only ({error}); make it "
+                                 f"writable or give another store (--db)")
+        return RunStoreError(f"cannot use run store {self.path}: {error}")
 
     # ------------------------------------------------------------------ plumbing
-    def _retry(self, action: Callable[[], Any]) -> Any:
-        """Run `action`, retrying with backoff while the database is locked."""
+    def _retry(self, action: Callable[[], Any], translate: bool = True) -> Any:
+        """Run `action`, retrying with backoff while the database is locked. translate: an
+        error that means the file cannot be used (damaged, read-only, disk full) becomes a
+        RunStoreError naming the file."""
         delay = 0.005
         for attempt in range(_RETRIES):
             try:
                 with self._lock:
                     return action()
-            except sqlite3.OperationalError as error:
-                if not _busy(error) or attempt == _RETRIES - 1:
+            except sqlite3.DatabaseError as error:
+                busy = isinstance(error, sqlite3.OperationalError) and _busy(error)
+                if busy and attempt < _RETRIES - 1:
+                    pass
+                elif translate and _error_name(error).startswith(_UNUSABLE):
+                    raise self._unusable(error) from None
+                else:
                     raise
             time.sleep(delay)
             delay = min(2 * delay, 0.5)
@@ -244,6 +399,10 @@ class RunStore:
 
     def _write(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
         """Run `work(connection)` in one short write transaction (retried while locked)."""
+        if self.readonly:
+            raise RunStoreError(f"run store {self.path} was opened read-only; open it with "
+                                f"readonly=False to record runs")
+
         def attempt() -> Any:
             conn = self._conn
             try:
