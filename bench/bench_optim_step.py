@@ -2,6 +2,9 @@
 
     python bench/bench_optim_step.py [--threads N] [--repeats R] [--tensors K]
 
+steepest runs each rule with its default executor (`SerialExecutor`: the calling thread, large
+tensors in cache-sized chunks) and with `ThreadedExecutor(N)` (the chunks on N threads).
+
 The parameters are K tensors (default 10 of 1M each). Each step is memory-bound, so the floor is
 the time to move its bytes: SGD with momentum reads p, g, v and writes p, v (2.5 copies of the
 parameters); Adam reads p, g, m, v and writes p, m, v (3.5 copies). The copy limit is measured as
@@ -82,13 +85,23 @@ def main() -> int:
     target = np.empty_like(source)
     copy_ms = median_ms(lambda: np.copyto(target, source), ARGS.repeats)
 
+    threaded = optim.ThreadedExecutor(ARGS.threads)
     cases = [
         ("SGD momentum 0.9", 2.5,
          lambda ps: optim.SGD(ps, lr=1e-3, momentum=0.9),
          [("foreach", lambda ps: torch.optim.SGD(ps, lr=1e-3, momentum=0.9, foreach=True)),
           ("for-loop", lambda ps: torch.optim.SGD(ps, lr=1e-3, momentum=0.9, foreach=False))]),
+        (f"SGD momentum 0.9, {ARGS.threads} threads", 2.5,
+         lambda ps: optim.SGD(ps, lr=1e-3, momentum=0.9, executor=threaded),
+         [("foreach", lambda ps: torch.optim.SGD(ps, lr=1e-3, momentum=0.9, foreach=True)),
+          ("for-loop", lambda ps: torch.optim.SGD(ps, lr=1e-3, momentum=0.9, foreach=False))]),
         ("Adam", 3.5,
          lambda ps: optim.Adam(ps, lr=1e-3),
+         [("foreach", lambda ps: torch.optim.Adam(ps, lr=1e-3, foreach=True)),
+          ("fused", lambda ps: torch.optim.Adam(ps, lr=1e-3, fused=True)),
+          ("for-loop", lambda ps: torch.optim.Adam(ps, lr=1e-3, foreach=False))]),
+        (f"Adam, {ARGS.threads} threads", 3.5,
+         lambda ps: optim.Adam(ps, lr=1e-3, executor=threaded),
          [("foreach", lambda ps: torch.optim.Adam(ps, lr=1e-3, foreach=True)),
           ("fused", lambda ps: torch.optim.Adam(ps, lr=1e-3, fused=True)),
           ("for-loop", lambda ps: torch.optim.Adam(ps, lr=1e-3, foreach=False))]),

@@ -1,37 +1,38 @@
-"""Large parameters are updated chunk by chunk on threads: the numbers must not change at all."""
+"""Executors: large parameters updated chunk by chunk (serially or on threads) give the very same
+numbers as whole-tensor updates, for every elementwise rule; rules that are not elementwise are
+refused by the threaded executor; no thread starts before an executor needs one."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
+from test_optim_spec import NORMALIZED_GD
 
 from steepest import optim
 from steepest.nn import Parameter
+from steepest.optim.executors import SerialExecutor, ThreadedExecutor
+from steepest.optim.spec import all_specs, presets
 
-CONFIGS = [
-    ("sgd", lambda ps: optim.SGD(ps, lr=0.1)),
-    ("sgd momentum", lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, dampening=0.1)),
-    ("sgd nesterov wd", lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True,
-                                             weight_decay=0.01)),
-    ("sgd lecture form", lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9,
-                                              momentum_form="lecture")),
-    ("adagrad", lambda ps: optim.Adagrad(ps, lr=0.1, lr_decay=0.01)),
-    ("adadelta", lambda ps: optim.Adadelta(ps, lr=1.0)),
-    ("rmsprop centered momentum", lambda ps: optim.RMSprop(ps, lr=0.01, momentum=0.9,
-                                                           centered=True)),
-    ("adam", lambda ps: optim.Adam(ps, lr=0.01)),
-    ("adam amsgrad maximize", lambda ps: optim.Adam(ps, lr=0.01, amsgrad=True, maximize=True)),
-    ("adamw", lambda ps: optim.AdamW(ps, lr=0.01, weight_decay=0.1)),
-    ("nadam", lambda ps: optim.NAdam(ps, lr=0.01)),
+# Every preset of every elementwise spec with its defaults, plus heavier option sets.
+CONFIGS = [(name, spec, dict(preset.options)) for name, (spec, preset) in presets().items()
+           if spec.elementwise] + [
+    ("sgd momentum dampening", optim.SGD.spec, dict(momentum=0.9, dampening=0.1)),
+    ("sgd nesterov wd", optim.SGD.spec, dict(momentum=0.9, nesterov=True, weight_decay=0.01)),
+    ("sgd lecture form", optim.SGD.spec, dict(momentum=0.9, momentum_form="lecture")),
+    ("adagrad lr_decay", optim.Adagrad.spec, dict(lr_decay=0.01)),
+    ("rmsprop centered momentum", optim.RMSprop.spec, dict(momentum=0.9, centered=True)),
+    ("adam amsgrad maximize", optim.Adam.spec, dict(amsgrad=True, maximize=True)),
+    ("adamw", optim.AdamW.spec, dict(weight_decay=0.1)),
 ]
 
 
-def _trajectory(make, chunk_size, threads, monkeypatch):
-    monkeypatch.setattr(optim.Optimizer, "chunk_size", chunk_size)
-    monkeypatch.setattr(optim.Optimizer, "threads", threads)
+def _trajectory(spec, options, executor):
     rng = np.random.default_rng(7)
     params = [Parameter(rng.standard_normal(shape)) for shape in [(5, 9), (13,), (2,)]]
-    optimizer = make(params)
+    optimizer = spec.optimizer_class(params, **{"lr": 0.01, **options}, executor=executor)
     for step in range(25):
         for p in params:
             p.grad = np.sin(p.data * (step + 1)) + 0.1 * p.data  # a smooth, changing gradient
@@ -40,10 +41,13 @@ def _trajectory(make, chunk_size, threads, monkeypatch):
     return [p.data.copy() for p in params], states
 
 
-@pytest.mark.parametrize("name, make", CONFIGS, ids=[c[0] for c in CONFIGS])
-def test_chunked_threaded_updates_are_bit_identical(name, make, monkeypatch):
-    whole, whole_states = _trajectory(make, None, 1, monkeypatch)
-    chunked, chunked_states = _trajectory(make, 4, 2, monkeypatch)  # 45 elements: 12 chunks
+@pytest.mark.parametrize("name, spec, options", CONFIGS, ids=[c[0] for c in CONFIGS])
+@pytest.mark.parametrize("executor", [SerialExecutor(chunk_size=4),
+                                      ThreadedExecutor(threads=2, chunk_size=4)],
+                         ids=["serial chunks", "threaded chunks"])
+def test_chunked_updates_are_bit_identical(name, spec, options, executor):
+    whole, whole_states = _trajectory(spec, options, SerialExecutor(chunk_size=None))
+    chunked, chunked_states = _trajectory(spec, options, executor)  # 45 elements: 12 chunks
     for a, b in zip(whole, chunked, strict=True):
         np.testing.assert_array_equal(a, b)
     for sa, sb in zip(whole_states, chunked_states, strict=True):
@@ -54,3 +58,44 @@ def test_chunked_threaded_updates_are_bit_identical(name, make, monkeypatch):
                 assert other.shape == value.shape
             else:
                 assert value == other, f"{name}: state {field}"
+
+
+@pytest.mark.parametrize("spec", [s for s in all_specs() if not s.elementwise] + [NORMALIZED_GD],
+                         ids=lambda s: s.name)
+def test_threaded_executor_refuses_rules_that_are_not_elementwise(spec):
+    param = Parameter(np.ones((3, 4)))
+    with pytest.raises(ValueError, match=f"ThreadedExecutor cannot run {spec.name}"):
+        spec.optimizer_class([param], executor=ThreadedExecutor(2))
+    optimizer = spec.optimizer_class([param])
+    with pytest.raises(ValueError, match="not elementwise|closure"):
+        optimizer.executor = ThreadedExecutor(2)
+    assert isinstance(optimizer.executor, SerialExecutor)  # unchanged after the refusal
+
+
+def test_default_executor_is_serial_and_bad_executors_are_named():
+    param = Parameter(np.ones(3))
+    assert isinstance(optim.Adam([param]).executor, SerialExecutor)
+    with pytest.raises(TypeError, match="executor must be"):
+        optim.Adam([param], executor="threads")
+    with pytest.raises(ValueError, match="threads must be an integer >= 1, got 0"):
+        ThreadedExecutor(0)
+    with pytest.raises(ValueError, match="chunk_size must be an integer >= 1 or None, got -2"):
+        SerialExecutor(chunk_size=-2)
+
+
+def test_no_thread_starts_until_a_threaded_executor_needs_one():
+    code = (
+        "import threading, numpy as np\n"
+        "import steepest, steepest.optim as optim\n"
+        "from steepest.nn import Parameter\n"
+        "assert threading.active_count() == 1, 'import'\n"
+        "p = Parameter(np.ones(100)); p.grad = np.ones(100)\n"
+        "opt = optim.Adam([p], executor=optim.ThreadedExecutor(2, chunk_size=1000))\n"
+        "opt.step()\n"
+        "assert threading.active_count() == 1, 'a step without chunks'\n"
+        "optim.Adam([p], executor=optim.SerialExecutor(chunk_size=10)).step()\n"
+        "assert threading.active_count() == 1, 'serial chunks'\n"
+        "optim.Adam([p], executor=optim.ThreadedExecutor(2, chunk_size=10)).step()\n"
+        "assert threading.active_count() == 3, threading.active_count()\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

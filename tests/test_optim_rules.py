@@ -10,7 +10,9 @@ import pytest
 
 import steepest
 from steepest import optim
-from steepest.optim import rules
+from steepest.optim.spec import get_spec
+
+SGD, ADAM, ADAGRAD = get_spec("SGD"), get_spec("Adam"), get_spec("Adagrad")
 
 G = np.array([0.5, -2.0])  # the gradient of every first step below
 W = np.array([1.0, -1.0])  # the parameter
@@ -74,16 +76,16 @@ FIRST_STEPS = [
 @pytest.mark.parametrize("name, init_options, options, expected", FIRST_STEPS,
                          ids=[f"{n}-{o}" for n, _, o, _ in FIRST_STEPS])
 def test_first_step_by_hand(name, init_options, options, expected):
-    init = getattr(rules, f"{name}_init")
-    update = getattr(rules, f"{name}_update")
+    init = get_spec(name).init_state
+    update = get_spec(name).step
     delta, state = update(G, init(W, **init_options), W, **options)
     np.testing.assert_allclose(delta, expected, rtol=1e-13, atol=1e-15)
 
 
 def test_sgd_second_step_by_hand():
-    state = rules.sgd_init(W)
-    _, state = rules.sgd_update(G, state, W, lr=0.1, momentum=0.9)
-    delta, state = rules.sgd_update(G, state, W, lr=0.1, momentum=0.9)
+    state = SGD.init_state(W)
+    _, state = SGD.step(G, state, W, lr=0.1, momentum=0.9)
+    delta, state = SGD.step(G, state, W, lr=0.1, momentum=0.9)
     np.testing.assert_allclose(state.momentum_buffer, 1.9 * G)  # b = 0.9·g + g
     np.testing.assert_allclose(delta, -0.1 * 1.9 * G)
 
@@ -272,8 +274,8 @@ def test_momentum_forms_differ_exactly_when_the_learning_rate_changes():
 def test_adam_without_bias_correction_takes_a_larger_first_step():
     w = np.array([1.0, -2.0, 0.5])
     g = np.array([0.3, -0.1, 2.0])
-    with_correction, _ = rules.adam_update(g, rules.adam_init(w), w, lr=0.01, eps=0.0)
-    without, _ = rules.adam_update(g, rules.adam_init(w), w, lr=0.01, eps=0.0,
+    with_correction, _ = ADAM.step(g, ADAM.init_state(w), w, lr=0.01, eps=0.0)
+    without, _ = ADAM.step(g, ADAM.init_state(w), w, lr=0.01, eps=0.0,
                                    bias_correction=False)
     # (1 − β₁)/√(1 − β₂) = 0.1/√0.001 ≈ 3.16 for every coordinate, whatever its gradient.
     ratio = np.abs(without) / np.abs(with_correction)
@@ -281,8 +283,8 @@ def test_adam_without_bias_correction_takes_a_larger_first_step():
 
 
 def test_adam_with_zero_lr_moves_moments_not_parameters():
-    state = rules.adam_init(W)
-    delta, state = rules.adam_update(G, state, W, lr=0.0)
+    state = ADAM.init_state(W)
+    delta, state = ADAM.step(G, state, W, lr=0.0)
     assert not delta.any() and np.isfinite(delta).all()
     np.testing.assert_allclose(state.exp_avg, 0.1 * G)
 
@@ -324,8 +326,8 @@ def test_in_place_contract(name, init_options, options, dtype):
     are untouched; the dtype is kept; the result equals a fresh computation (`out=None`)."""
     rng = np.random.default_rng(0)
     param = rng.standard_normal((4, 3)).astype(dtype)
-    init = getattr(rules, f"{name}_init")
-    update = getattr(rules, f"{name}_update")
+    init = get_spec(name).init_state
+    update = get_spec(name).step
     state = init(param, **init_options)
     twin = init(param, **init_options)
     out = np.empty_like(param)
@@ -368,8 +370,8 @@ def test_default_paths_allocate_no_temporary_array(name, init_options, options):
     n = 250_000  # 1 MB of float32: any temporary would show in the traced peak
     param = np.linspace(-1, 1, n, dtype=np.float32)
     grad = np.linspace(2, -1, n, dtype=np.float32)
-    init = getattr(rules, f"{name}_init")
-    update = getattr(rules, f"{name}_update")
+    init = get_spec(name).init_state
+    update = get_spec(name).step
     state = init(param, **init_options)
     out = np.empty_like(param)
     _, state = update(grad, state, param, out=out, **options)  # creates lazy buffers
@@ -402,15 +404,15 @@ def test_optimizer_step_allocates_nothing_after_the_first():
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: rules.sgd_update(G, rules.sgd_init(W), W, lr=0.1, out=np.empty(3)),
+    (lambda: SGD.step(G, SGD.init_state(W), W, lr=0.1, out=np.empty(3)),
      r"out has shape \(3,\)"),
-    (lambda: rules.adam_update(G, rules.adam_init(W), W, lr=0.1,
+    (lambda: ADAM.step(G, ADAM.init_state(W), W, lr=0.1,
                                out=np.empty(2, np.float32)), "dtype float32"),
-    (lambda: rules.adagrad_update(np.ones(3), rules.adagrad_init(W), W, lr=0.1),
+    (lambda: ADAGRAD.step(np.ones(3), ADAGRAD.init_state(W), W, lr=0.1),
      r"gradient has shape \(3,\)"),
-    (lambda: rules.sgd_update(G, rules.sgd_init(W), W, lr=0.1, momentum_form="keras"),
+    (lambda: SGD.step(G, SGD.init_state(W), W, lr=0.1, momentum_form="keras"),
      "invalid momentum_form 'keras'"),
-    (lambda: rules.sgd_update(G, rules.sgd_init(W), W, lr=0.1, momentum=0.9, dampening=0.5,
+    (lambda: SGD.step(G, SGD.init_state(W), W, lr=0.1, momentum=0.9, dampening=0.5,
                               momentum_form="lecture"), "dampening=0.5"),
 ])
 def test_rule_argument_errors(call, message):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -12,27 +13,31 @@ from conftest import assert_close
 from steepest import nn, optim
 from steepest.optim import lr_scheduler as S
 from steepest.optim.registry import OPTIMIZERS, SCHEDULES, make_optimizer, make_scheduler
+from steepest.optim.spec import find_preset
 from steepest.tensor import Tensor
 
 T = torch.optim
 TS = torch.optim.lr_scheduler
 
-# name, steepest class, the torch optimizer it must equal (lr 0.01, no options)
-OPTIMIZER_CASES = [
-    ("sgd", optim.SGD, lambda p: T.SGD(p, lr=0.01)),
-    ("momentum", optim.SGD, lambda p: T.SGD(p, lr=0.01, momentum=0.9)),
-    ("nesterov", optim.SGD, lambda p: T.SGD(p, lr=0.01, momentum=0.9, nesterov=True)),
-    ("adagrad", optim.Adagrad, lambda p: T.Adagrad(p, lr=0.01)),
-    ("adadelta", optim.Adadelta, lambda p: T.Adadelta(p, lr=0.01)),
-    ("rmsprop", optim.RMSprop, lambda p: T.RMSprop(p, lr=0.01)),
-    ("adam", optim.Adam, lambda p: T.Adam(p, lr=0.01)),
-    ("adamw", optim.AdamW, lambda p: T.AdamW(p, lr=0.01)),
-    ("nadam", optim.NAdam, lambda p: T.NAdam(p, lr=0.01)),
-]
+def torch_twin(name):
+    """The torch.optim class and options equal to a preset, or None when torch has none (an
+    algorithm PyTorch lacks, an option it lacks, or a step that needs a closure / 2-D params)."""
+    spec, preset = find_preset(name)
+    cls = getattr(T, spec.name, None)
+    if cls is None or spec.needs_closure or spec.param_ndim is not None:
+        return None
+    accepted = inspect.signature(cls).parameters
+    if not set(preset.options) <= set(accepted):
+        return None
+    return cls, dict(preset.options)
 
 
-def test_every_name_has_a_case():
-    assert [c[0] for c in OPTIMIZER_CASES] == list(OPTIMIZERS)
+TWINS = [name for name in OPTIMIZERS if torch_twin(name) is not None]
+
+
+def test_presets_with_a_torch_twin_include_torchs_own_optimizers():
+    assert {"sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", "adam", "adamw",
+            "nadam"} <= set(TWINS)
 
 
 def run_quadratic(ours_opt, ours_param, theirs_opt, theirs_param, target, steps=4):
@@ -45,16 +50,25 @@ def run_quadratic(ours_opt, ours_param, theirs_opt, theirs_param, target, steps=
         theirs_opt.step()
 
 
-@pytest.mark.parametrize("name, cls, torch_opt", OPTIMIZER_CASES,
-                         ids=[c[0] for c in OPTIMIZER_CASES])
-def test_optimizer_by_name_steps_like_pytorch(name, cls, torch_opt):
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_every_name_builds_its_specs_class_with_its_options(name):
+    spec, preset = find_preset(name)
+    param = nn.Parameter(np.zeros((2, 3)))
+    opt = make_optimizer(name.upper(), [param], lr=0.01)
+    assert type(opt) is spec.optimizer_class and opt.spec is spec
+    for key, value in {**spec.defaults, **preset.options, "lr": 0.01}.items():
+        assert opt.defaults[key] == value, key
+
+
+@pytest.mark.parametrize("name", TWINS)
+def test_optimizer_by_name_steps_like_pytorch(name):
     rng = np.random.default_rng(0)
     start, target = rng.standard_normal(6), rng.standard_normal(6)
     ours = nn.Parameter(start.copy())
     theirs = torch.nn.Parameter(torch.tensor(start))
-    opt = make_optimizer(name.upper(), [ours], lr=0.01)
-    assert type(opt) is cls
-    reference = torch_opt([theirs])
+    opt = make_optimizer(name, [ours], lr=0.01)
+    cls, options = torch_twin(name)
+    reference = cls([theirs], lr=0.01, **options)
     for key, value in reference.defaults.items():
         if key in opt.defaults and not isinstance(value, bool | type(None)):
             assert opt.defaults[key] == pytest.approx(value), key
@@ -92,7 +106,7 @@ def test_optimizer_from_module_takes_trainable_parameters_by_name():
 def test_optimizer_errors():
     param = nn.Parameter(np.zeros(3))
     with pytest.raises(ValueError) as info:
-        make_optimizer("adamax", [param], lr=0.1)
+        make_optimizer("adamaxx", [param], lr=0.1)
     for name in OPTIMIZERS:
         assert repr(name) in str(info.value)
     with pytest.raises(TypeError, match=r"\['momentum_decay'\].*Adam takes"):

@@ -20,18 +20,19 @@ from steepest.cli.values import names as _names
 from steepest.cli.values import positive_float as _positive_float
 from steepest.cli.values import positive_int as _positive_int
 from steepest.cli.values import print_table, start_report
+from steepest.optim.spec import preset_names, study_lr
 
-# Names spelled out so that building the parser imports neither the optimizers nor the lab
-# (tests keep them equal to steepest.optim.registry.OPTIMIZERS and lab.compare.REGULARISERS).
-OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", "adam",
-                   "adamw", "nadam")
+# Every optimizer spec's names (steepest.optim.spec). Regulariser names spelled out so that
+# building the parser does not import the lab (a test keeps them equal to
+# lab.compare.REGULARISERS).
+OPTIMIZER_NAMES = preset_names()
 REGULARISER_NAMES = ("none", "l2", "dropout", "dropconnect", "batchnorm", "augment", "mixup")
 DEFAULT_BATCH_SIZES = "full,1,32,128"
 # The fewest training examples --train-size may ask for: one to train on and one held out for
 # validation (optimizers, batch sizes); two in a batch for batch norm (regularisation).
 MIN_TRAIN_SIZE = 2
-# The Adam family's rate when --regularisation is given none (the others get
-# lab.compare.DEFAULT_LR's).
+# The Adam family's rate when --regularisation is given none (the others get their spec's
+# study_lr).
 ADAM_FAMILY_LR = 1e-3
 
 # Small defaults (about a minute or less on two cores) and --full's sizes, per mode; an option
@@ -490,14 +491,12 @@ def _batch(args, options, checked, model_options, common, out, command,
 
 def _regularisation_lr(optimizer: str, lrs: dict[Any, float]) -> tuple[float, str]:
     """The regularisation study's rate and where it came from: --lr if given, else 0.001 for
-    the Adam family, else the optimizer's usual rate (`lab.compare.DEFAULT_LR`)."""
-    from steepest.lab.compare import DEFAULT_LR
-
+    the Adam family, else the optimizer's usual rate (its spec's `study_lr`)."""
     if optimizer in lrs:
         return lrs[optimizer], "given by --lr"
     if optimizer in ("adam", "adamw", "nadam"):
         return ADAM_FAMILY_LR, f"the default for {optimizer}"
-    return DEFAULT_LR[optimizer], f"the default for {optimizer}, its usual rate"
+    return study_lr(optimizer), f"the default for {optimizer}, its usual rate"
 
 
 def _regular(args, options, checked, model_options, common, out, command,

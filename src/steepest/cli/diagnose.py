@@ -19,6 +19,7 @@ from steepest.cli.values import names as _names
 from steepest.cli.values import positive_float as _positive_float
 from steepest.cli.values import positive_int as _positive_int
 from steepest.cli.values import print_table, start_report
+from steepest.optim.spec import preset_names
 
 
 class _Diverged(UsageError):
@@ -26,10 +27,8 @@ class _Diverged(UsageError):
 
 
 STUDIES = ("gradients", "init", "lr-range", "landscape")
-# The names of steepest.optim.OPTIMIZERS (as `steepest train --optimizer`), spelled out so that
-# building the parser imports neither the optimizers nor the lab (a test keeps them equal).
-OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", "adam",
-                   "adamw", "nadam")
+# The names `steepest train --optimizer` takes: every optimizer spec's (steepest.optim.spec).
+OPTIMIZER_NAMES = preset_names()
 
 # Small defaults (seconds on two cores) and the full sizes of --full; an option given on the
 # command line wins over both.

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from steepest.cli import UsageError
+from steepest.optim.spec import find_preset, preset_names
 
 DEFAULTS: dict[str, Any] = {
     "data": "mnist1d", "data_dir": None, "model": "mlp", "depth": 2, "width": 100,
@@ -88,7 +89,7 @@ OPTIONS: dict[str, tuple[Any, str]] = {
     "residual": (_bool, "skip connections around the MLP's hidden layers (the MNIST-1D "
                         "paper's MLP)"),
     "dropout": (_float(0.0, high=1.0), "dropout probability in the MLP"),
-    "optimizer": (str, "sgd, momentum, nesterov, adagrad, adadelta, rmsprop, adam, adamw, nadam"),
+    "optimizer": (str, ", ".join(preset_names())),
     "lr": (_float(0.0, inclusive=False), "learning rate"),
     "weight_decay": (_float(0.0), "weight decay (L2; decoupled for adamw; default: the "
                                   "optimizer's own)"),
@@ -286,6 +287,10 @@ def _train(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     for view in tta or ():
         if view not in TTA_VIEWS:
             raise UsageError(f"--tta: unknown view {view!r}; choose from {', '.join(TTA_VIEWS)}")
+    try:  # before the run store is opened: a mistyped name leaves no failed run behind
+        find_preset(options["optimizer"])
+    except ValueError as error:
+        raise UsageError(f"--optimizer: {error}") from None
     try:
         augment = build_augmentation(options["augment"], sample_shape=sample_shape,
                                      num_classes=num_classes) if options["augment"] else None

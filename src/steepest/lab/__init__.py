@@ -6,7 +6,7 @@ matplotlib is imported only when a picture is drawn; the studies' modules only w
 import importlib
 from typing import Any
 
-from steepest.lab.descent import OPTIMIZERS, OptimizerSpec, Path, descend, race, race_table
+from steepest.lab.descent import OPTIMIZERS, NamedOptimizer, Path, descend, race, race_table
 from steepest.lab.plots import animate_race, plot_learning_rates, plot_losses, plot_race
 from steepest.lab.surfaces import (
     SURFACES,
@@ -64,7 +64,7 @@ def __dir__() -> list[str]:
 __all__ = [
     *_LAZY_NAMES,
     "OPTIMIZERS", "SURFACES", "Ackley", "Beale", "Bowl", "Himmelblau", "Minimum",
-    "MonkeySaddle", "OptimizerSpec", "Path", "Rastrigin", "Ravine", "Rosenbrock", "RoughBowl",
+    "MonkeySaddle", "NamedOptimizer", "Path", "Rastrigin", "Ravine", "Rosenbrock", "RoughBowl",
     "Saddle", "Surface", "animate_race", "descend", "get_surface", "plot_learning_rates",
     "plot_losses", "plot_race", "race", "race_table", "refine_critical_points",
 ]

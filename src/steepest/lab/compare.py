@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from steepest.lab._common import check_optimizer, smooth_losses
+from steepest.optim.spec import preset_names, study_lr
 from steepest.train.callbacks import Callback
 
 __all__ = [
@@ -38,15 +39,9 @@ __all__ = [
     "regularisation_study", "smooth_losses", "steps_to_target",
 ]
 
-#: The centre of each optimizer's default learning-rate grid (`default_lr_grid`): the best
-#: rate by validation accuracy of a 5-point grid after 20 epochs (the default length) of the
-#: default MLP on MNIST-1D at batch 100, seed 0 (AdamW: 0.003 and 0.01 tied in accuracy; it
-#: gets Adam's). Short runs favour large rates: after 50 epochs nesterov, rmsprop and adam did
-#: best one rung (3×) lower, which the 5-point grid of `--full` reaches.
-DEFAULT_LR: dict[str, float] = {
-    "sgd": 1.0, "momentum": 0.1, "nesterov": 0.1, "adagrad": 0.1, "adadelta": 3.0,
-    "rmsprop": 0.03, "adam": 0.01, "adamw": 0.01, "nadam": 0.01,
-}
+#: The centre of each optimizer's default learning-rate grid (`default_lr_grid`): its spec's
+#: study_lr (`steepest.optim.spec.study_lr`), where the measurement behind each rate is stated.
+DEFAULT_LR: dict[str, float] = {name: study_lr(name) for name in preset_names()}
 
 #: Learning rates of plain SGD per batch size in `compare_batch_sizes` when none are given
 #: (None = full batch): the best of the grid 0.01, 0.03, 0.1, 0.3, 1, 3 by validation accuracy

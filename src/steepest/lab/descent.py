@@ -13,14 +13,15 @@ import numpy as np
 from steepest.lab.surfaces import Surface, get_surface
 from steepest.nn.parameter import Parameter
 
-__all__ = ["OPTIMIZERS", "OptimizerSpec", "Path", "descend", "race", "race_table"]
+__all__ = ["OPTIMIZERS", "NamedOptimizer", "Path", "descend", "race", "race_table"]
 
 
 @dataclass(frozen=True)
-class OptimizerSpec:
+class NamedOptimizer:
     """A named optimizer of the lab: the steepest.optim class it uses (by name), the options it
     fixes (e.g. momentum=0.9), its learning-rate family (which default lr a surface suggests,
-    see `Surface`) and whether its step needs a closure (zeroth-order search)."""
+    see `Surface`), whether its step needs a closure, and whether the point must be a matrix
+    (a 1×d row for rules that take 2-D parameters only, as Muon)."""
 
     name: str
     class_name: str
@@ -28,6 +29,7 @@ class OptimizerSpec:
     options: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
     needs_closure: bool = False
+    matrix: bool = False
 
     def resolve(self) -> type:
         """The optimizer class itself, from steepest.optim (imported only when first needed)."""
@@ -36,33 +38,38 @@ class OptimizerSpec:
         return getattr(optim, self.class_name)
 
 
-OPTIMIZERS: dict[str, OptimizerSpec] = {
-    spec.name: spec
-    for spec in (
-        OptimizerSpec("sgd", "SGD", "gd", {}, "gradient descent: w -= lr·∇f"),
-        OptimizerSpec("momentum", "SGD", "momentum", {"momentum": 0.9},
-                      "heavy ball: v = 0.9 v + ∇f, w -= lr·v"),
-        OptimizerSpec("nesterov", "SGD", "momentum", {"momentum": 0.9, "nesterov": True},
-                      "Nesterov momentum 0.9 (PyTorch's form)"),
-        OptimizerSpec("adagrad", "Adagrad", "adagrad", {},
-                      "AdaGrad: lr / (√(Σ g²) + ε) per coordinate"),
-        OptimizerSpec("rmsprop", "RMSprop", "adaptive", {},
-                      "RMSProp: leaky AdaGrad, α = 0.99"),
-        OptimizerSpec("adam", "Adam", "adaptive", {}, "Adam, β = (0.9, 0.999), bias-corrected"),
-        OptimizerSpec("adam-nobias", "Adam", "adaptive", {"bias_correction": False},
-                      "Adam without bias correction (the lecture's first form)"),
-        OptimizerSpec("adamw", "AdamW", "adaptive", {}, "Adam with decoupled weight decay"),
-        OptimizerSpec("nadam", "NAdam", "adaptive", {}, "Adam with Nesterov momentum"),
-        OptimizerSpec("adadelta", "Adadelta", "adadelta", {}, "Adadelta, ρ = 0.9"),
-        OptimizerSpec("random-search", "RandomSearch", "search", {},
-                      "probe a random direction, move if the loss drops (no gradient)",
-                      needs_closure=True),
-    )
-}
+def _named_optimizers() -> dict[str, NamedOptimizer]:
+    """Every optimizer spec's names (`steepest.optim.spec`), and the random search."""
+    from steepest.optim.spec import presets
 
-# Families of steepest.optim classes passed directly instead of by name.
-_CLASS_FAMILIES = {"SGD": "gd", "Adagrad": "adagrad", "Adadelta": "adadelta",
-                   "RandomSearch": "search"}
+    table = {
+        name: NamedOptimizer(name, spec.name, preset.family or spec.family, dict(preset.options),
+                             preset.description or spec.summary, spec.needs_closure,
+                             spec.param_ndim == 2)
+        for name, (spec, preset) in presets().items()
+    }
+    table["random-search"] = NamedOptimizer(
+        "random-search", "RandomSearch", "search", {},
+        "probe a random direction, move if the loss drops (no gradient)", needs_closure=True)
+    return table
+
+
+OPTIMIZERS: dict[str, NamedOptimizer] = _named_optimizers()
+
+
+def _is_search(cls: type) -> bool:
+    # Subclasses count as their base: a RandomSearch subclass still needs a closure.
+    return any(base.__name__ == "RandomSearch" for base in cls.__mro__)
+
+
+def _family_of(cls: type, hyperparameters: Mapping[str, Any]) -> str:
+    """The learning-rate family of a class passed directly (its spec's, or "search")."""
+    spec = getattr(cls, "spec", None)
+    if spec is None:
+        return "search" if _is_search(cls) else "adaptive"
+    if spec.family == "gd" and hyperparameters.get("momentum", 0):
+        return "momentum"
+    return spec.family
 
 
 @dataclass
@@ -133,7 +140,7 @@ class Path:
         return None if step is None else int(self.evaluations[step])
 
 
-def _resolve(optimizer: str | type) -> tuple[str, type, OptimizerSpec | None]:
+def _resolve(optimizer: str | type) -> tuple[str, type, NamedOptimizer | None]:
     if isinstance(optimizer, str):
         if optimizer not in OPTIMIZERS:
             raise ValueError(
@@ -180,12 +187,9 @@ def descend(
         family, needs_closure = spec.family, spec.needs_closure
         options = dict(spec.options)
     else:
-        # Subclasses count as their base: a RandomSearch subclass still needs a closure.
-        family = next((_CLASS_FAMILIES[base.__name__] for base in cls.__mro__
-                       if base.__name__ in _CLASS_FAMILIES), "adaptive")
-        if family == "gd" and hyperparameters.get("momentum", 0):
-            family = "momentum"
-        needs_closure = family == "search"
+        family = _family_of(cls, hyperparameters)
+        algorithm = getattr(cls, "spec", None)
+        needs_closure = algorithm.needs_closure if algorithm is not None else _is_search(cls)
         options = {}
     options.update(hyperparameters)
     options.setdefault("lr", surface.default_lr(name, family))

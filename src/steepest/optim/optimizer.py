@@ -1,71 +1,25 @@
-"""`Optimizer`: PyTorch's optimizer API (param groups, step, zero_grad, state dicts) over the rules.
+"""`Optimizer`: PyTorch's optimizer API (param groups, step, zero_grad, state dicts) over a spec.
 
-A concrete optimizer is a thin loop: for every parameter with a gradient it calls its pure update
-rule from `steepest.optim.rules` with the group's options and adds the returned delta in place.
-It declares four things: the rule (`_rule`), the group keys passed to it (`_rule_options`), the
-rule's state initialiser and its keys (`_init`, `_init_options`) and the state type (`_state_type`).
+Every algorithm's class (`steepest.optim.Adam`, ...) is made from its `OptimizerSpec` by
+`optimizer_class(spec)`: the constructor takes the spec's options in PyTorch's order, validates
+them once, and `step()` hands every parameter's update to the optimizer's executor, which runs
+the spec's pure rule. Nothing here is specific to one algorithm: what differs lives in the spec.
 """
 
 from __future__ import annotations
 
 import copy
-import numbers
-import os
+import inspect
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 import numpy as np
 
-from steepest.autograd.grad_mode import enable_grad
+from steepest.autograd.grad_mode import enable_grad, no_grad
+from steepest.optim.executors import Executor, SerialExecutor, Update
 from steepest.tensor import Tensor
 
-# State fields that are Python scalars (everything else is an array shaped like the parameter).
-_SCALAR_FIELDS = {"step": int, "mu_product": float}
-
-
-_POOLS: dict[int, ThreadPoolExecutor] = {}
-
-
-def _thread_pool(threads: int) -> ThreadPoolExecutor:
-    """One shared pool per thread count, started on first use."""
-    if threads not in _POOLS:
-        _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="steepest-optim")
-    return _POOLS[threads]
-
-
-# ---------------------------------------------------------------------------- validation helpers
-def check_number(value: Any, what: str, *, low: float = 0.0, high: float | None = None,
-                 high_inclusive: bool = True) -> None:
-    """Raise unless `value` is a real number in [low, high] (or [low, high) when not inclusive).
-
-    The message starts like PyTorch's ("Invalid learning rate: -1") and says what is valid.
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"Invalid {what}: {value!r} (must be a real number)")
-    ok = low <= value
-    if high is not None:
-        ok = ok and (value <= high if high_inclusive else value < high)
-    if not ok:  # also catches NaN, which fails every comparison
-        if high is None:
-            valid = f">= {low}"
-        else:
-            valid = f"in [{low}, {high}{']' if high_inclusive else ')'}"
-        raise ValueError(f"Invalid {what}: {value} (must be {valid})")
-
-
-def check_bool(value: Any, what: str) -> None:
-    """Raise TypeError unless `value` is a bool (a flag given as "yes" or 1 is a mistake)."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"Invalid {what}: {value!r} (must be True or False)")
-
-
-def check_betas(betas: Any) -> None:
-    """Adam-style betas: a pair, each in [0, 1)."""
-    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-        raise ValueError(f"Invalid betas: {betas!r} (must be a pair (beta1, beta2))")
-    for index, beta in enumerate(betas):
-        check_number(beta, f"beta parameter at index {index}", high=1.0, high_inclusive=False)
+__all__ = ["Optimizer", "optimizer_class"]
 
 
 def _to_numpy(value: Any) -> np.ndarray:
@@ -76,6 +30,19 @@ def _to_numpy(value: Any) -> np.ndarray:
     return np.asarray(value)
 
 
+def _number(value: Any) -> float:
+    return float(_to_numpy(value))
+
+
+def _snapshot(value: Any) -> Any:
+    """A copy of a state value that later steps do not change (arrays, lists of arrays)."""
+    if isinstance(value, np.ndarray):
+        return np.array(value, copy=True)
+    if isinstance(value, list):
+        return [_snapshot(v) for v in value]
+    return value
+
+
 # ---------------------------------------------------------------------------- the base class
 class Optimizer:
     """Base of all optimizers, with `torch.optim.Optimizer`'s API.
@@ -84,29 +51,26 @@ class Optimizer:
     gives; the names are then kept in each group's "param_names" and used to match state on
     load), or of dicts {"params": ..., option: value} each making a param group with its own
     options (missing options take the constructor's values, kept in `self.defaults`).
+    executor: how updates are carried out (default `SerialExecutor()`; see
+    `steepest.optim.executors`); also settable later as `optimizer.executor`.
 
     Attributes: `param_groups` (list of dicts; a scheduler writes `group["lr"]` between steps),
-    `state` (parameter → the rule's NamedTuple state), `defaults`.
+    `state` (parameter -> the rule's NamedTuple state), `defaults`, `spec` (the algorithm).
     """
 
-    #: Parameters with more elements than this are updated chunk by chunk (see `_update`);
-    #: None updates each parameter whole.
-    chunk_size: ClassVar[int | None] = 1 << 18
-    #: Threads that update chunks at once.
-    threads: ClassVar[int] = min(os.cpu_count() or 1, 8)
+    #: The algorithm; None only for optimizers that write their own step (RandomSearch).
+    spec: ClassVar[Any] = None
 
-    _rule: ClassVar[Callable[..., Any]]
-    _rule_options: ClassVar[tuple[str, ...]] = ()
-    _init: ClassVar[Callable[..., Any]]
-    _init_options: ClassVar[tuple[str, ...]] = ()
-    _state_type: ClassVar[type]
-
-    def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
+    def __init__(self, params: Any, defaults: dict[str, Any], *,
+                 executor: Executor | None = None) -> None:
         self._check_options(defaults)
-        self.defaults = dict(defaults)
+        self.defaults = {k: tuple(v) if isinstance(v, list) else v for k, v in defaults.items()}
         self.state: dict[Tensor, Any] = {}
         self.param_groups: list[dict[str, Any]] = []
         self._delta_buffers: dict[Tensor, np.ndarray] = {}
+        self._executor: Executor = SerialExecutor()
+        if executor is not None:
+            self.executor = executor
         if isinstance(params, Tensor):
             raise TypeError(
                 f"{type(self).__name__}: params must be an iterable of Tensors or dicts, got a "
@@ -122,15 +86,41 @@ class Optimizer:
         for group in groups:
             self.add_param_group(group)
 
-    # ------------------------------------------------------------------ hooks for subclasses
+    # ------------------------------------------------------------------ executor
+    @property
+    def executor(self) -> Executor:
+        """What carries out the updates (see `steepest.optim.executors`)."""
+        return self._executor
+
+    @executor.setter
+    def executor(self, executor: Executor) -> None:
+        if not isinstance(executor, Executor):
+            raise TypeError(f"executor must be a steepest.optim.executors.Executor, got "
+                            f"{executor!r}")
+        if self.spec is not None:
+            executor.check(self.spec)
+        self._executor = executor
+
+    # ------------------------------------------------------------------ validation
     @classmethod
     def _check_options(cls, options: Mapping[str, Any]) -> None:
-        """Raise ValueError/TypeError naming a bad hyperparameter value (subclasses extend)."""
-        if "lr" in options:
-            check_number(options["lr"], "learning rate")
+        """Raise ValueError/TypeError naming a bad hyperparameter value."""
+        if cls.spec is not None:
+            cls.spec.check(options)
+        elif "lr" in options:
+            from steepest.optim.spec import number
 
-    def _init_state(self, param: np.ndarray, group: Mapping[str, Any]) -> Any:
-        return type(self)._init(param, **{name: group[name] for name in self._init_options})
+            number("learning rate")(options["lr"])
+
+    def _check_param(self, param: Tensor) -> None:
+        ndim = self.spec.param_ndim if self.spec is not None else None
+        if ndim is not None and param.data.ndim != ndim:
+            raise ValueError(
+                f"{type(self).__name__} only supports {ndim}D parameters whereas we found a "
+                f"parameter with size: {param.data.shape}; optimize the others with another "
+                f"optimizer (make_optimizer({type(self).__name__.lower()!r}, model) does it "
+                f"for you)"
+            )
 
     # ------------------------------------------------------------------ groups
     def add_param_group(self, param_group: dict[str, Any]) -> None:
@@ -172,13 +162,19 @@ class Optimizer:
                     f"optimizer can only optimize floating-point Tensors, got dtype "
                     f"{param.data.dtype}"
                 )
+            self._check_param(param)
         group["params"] = params
         for name, default in self.defaults.items():
             group.setdefault(name, default)
+        if self.spec is not None and self.spec.swap is not None:
+            group.setdefault("train_mode", True)
         self._check_options(group)
         ids = [id(p) for p in params]
         if len(ids) != len(set(ids)):
             raise ValueError("optimizer contains a parameter group with duplicate parameters")
+        if self.spec is not None and self.spec.needs_closure and self.param_groups:
+            raise ValueError(f"{type(self).__name__} doesn't support per-parameter options "
+                             f"(parameter groups)")
         for other in self.param_groups:
             if ("param_names" in other) != ("param_names" in group):
                 raise ValueError(
@@ -204,15 +200,25 @@ class Optimizer:
         """Update every parameter that has a gradient, in place; return closure()'s loss or None.
 
         closure: optional function that re-evaluates the model (zero_grad, forward, backward) and
-        returns the loss; it is called once, before the update, with gradients enabled.
+        returns the loss; it is called once, before the update, with gradients enabled (an
+        algorithm that needs it, LBFGS, calls it as often as its line search needs).
         """
+        spec = self.spec
+        if spec.needs_closure:
+            return self._closure_step(closure)
+        if spec.swap is not None and not all(g["train_mode"] for g in self.param_groups):
+            raise RuntimeError(f"{type(self).__name__}.step() in eval mode: call "
+                               f"optimizer.train() before training (and optimizer.eval() "
+                               f"before evaluating)")
         loss = None
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            options = {name: group[name] for name in self._rule_options}
-            for param in group["params"]:
+        updates, owners = [], []
+        for index, group in enumerate(self.param_groups):
+            options = self._rule_options(group)
+            names = group.get("param_names")
+            for position, param in enumerate(group["params"]):
                 grad = param.grad
                 if grad is None:
                     continue
@@ -221,61 +227,23 @@ class Optimizer:
                 state = self.state.get(param)
                 if state is None:
                     state = self._init_state(param.data, group)
-                self.state[param] = self._update(param, grad, state, options)
+                updates.append(Update(param.data, grad, state, options,
+                                      self._delta_buffer(param),
+                                      names[position] if names else None, index))
+                owners.append(param)
+        self._executor.run(spec, updates)
+        for param, update in zip(owners, updates, strict=True):
+            self.state[param] = update.state
         return loss
 
-    def _update(self, param: Tensor, grad: np.ndarray, state: Any, options: dict) -> Any:
-        """Run the rule on one parameter and add its delta in place; return the new state.
+    def _rule_options(self, group: Mapping[str, Any]) -> dict[str, Any]:
+        spec = self.spec
+        options = {name: group[name] for name in spec.rule_args if name not in spec.fixed}
+        options.update(spec.fixed)
+        return options
 
-        A large parameter is updated in chunks of `chunk_size` elements, on `threads` threads
-        (NumPy releases the GIL inside ufuncs). The step is memory-bound and a rule makes
-        several passes over its arrays; chunk by chunk those passes hit the cache, so memory
-        is read and written about once. The rules are elementwise, so the numbers are the
-        same bit for bit.
-        """
-        rule = type(self)._rule
-        data = param.data
-        delta = self._delta_buffer(param)
-        arrays = {name: value for name, value in state._asdict().items()
-                  if isinstance(value, np.ndarray)}
-        chunk = self.chunk_size
-        if (chunk is None or data.size <= chunk or not data.flags.c_contiguous
-                or not grad.flags.c_contiguous
-                or not all(a.flags.c_contiguous and a.shape == data.shape
-                           for a in arrays.values())):
-            delta, state = rule(grad, state, data, out=delta, **options)
-            np.add(data, delta, out=data)
-            return state
-        flat = (data.reshape(-1), grad.reshape(-1), delta.reshape(-1))
-        flat_arrays = {name: a.reshape(-1) for name, a in arrays.items()}
-
-        def update_chunk(start: int) -> Any:
-            part = slice(start, start + chunk)
-            param_part, grad_part, delta_part = (a[part] for a in flat)
-            state_part = state._replace(**{n: a[part] for n, a in flat_arrays.items()})
-            delta_part, new_state = rule(grad_part, state_part, param_part, out=delta_part,
-                                         **options)
-            np.add(param_part, delta_part, out=param_part)
-            return new_state
-
-        starts = range(0, data.size, chunk)
-        if self.threads > 1:
-            parts = list(_thread_pool(self.threads).map(update_chunk, starts))
-        else:
-            parts = [update_chunk(start) for start in starts]
-        # Arrays were updated in place through the chunk views; an array the rule created
-        # (a buffer that starts on first use) is put together from its chunks. Scalars (the
-        # step count) are the same in every chunk.
-        merged = {}
-        for name, value in parts[0]._asdict().items():
-            if name in flat_arrays:
-                merged[name] = arrays[name]
-            elif isinstance(value, np.ndarray):
-                merged[name] = np.concatenate([p._asdict()[name] for p in parts]).reshape(
-                    data.shape)
-            else:
-                merged[name] = value
-        return state._replace(**merged)
+    def _init_state(self, param: np.ndarray, group: Mapping[str, Any]) -> Any:
+        return self.spec.init(param, **{name: group[name] for name in self.spec.init_args})
 
     def _delta_buffer(self, param: Tensor) -> np.ndarray:
         """A per-parameter scratch array reused every step, so a step allocates nothing."""
@@ -285,6 +253,73 @@ class Optimizer:
             buffer = np.empty_like(data)
             self._delta_buffers[param] = buffer
         return buffer
+
+    # ------------------------------------------------------------------ closure-driven rules
+    def _closure_step(self, closure: Callable[[], Any] | None) -> Any:
+        """One step of an algorithm that optimises all parameters as one vector and evaluates
+        the loss itself (LBFGS): x is the parameters flattened, evaluate(x) sets them, runs the
+        closure and returns (loss, flat gradient)."""
+        name = type(self).__name__
+        if closure is None:
+            raise ValueError(f"{name}.step needs a closure that clears the gradients, computes "
+                             f"the loss, calls backward() and returns the loss")
+        group = self.param_groups[0]
+        params = group["params"]
+        sizes = [p.data.size for p in params]
+        dtype = np.result_type(*[p.data.dtype for p in params])
+
+        def write(x: np.ndarray) -> None:
+            offset = 0
+            for param, size in zip(params, sizes, strict=True):
+                param.data[...] = x[offset:offset + size].reshape(param.data.shape)
+                offset += size
+
+        def evaluate(x: np.ndarray | None) -> tuple[float, np.ndarray]:
+            if x is not None:
+                write(x)
+            with enable_grad():
+                loss = closure()
+            grads = [np.zeros(p.data.size, dtype) if p.grad is None
+                     else _to_numpy(p.grad).reshape(-1) for p in params]
+            return loss, np.concatenate(grads).astype(dtype, copy=False)
+
+        x = np.concatenate([p.data.reshape(-1) for p in params]).astype(dtype, copy=False)
+        state = self.state.get(params[0])
+        if state is None:
+            state = self._init_state(params[0].data, group)
+        options = self._rule_options(group)
+        with no_grad():
+            loss, state = self.spec.update(x, evaluate, state, **options)
+        write(x)
+        self.state[params[0]] = state
+        return loss
+
+    # ------------------------------------------------------------------ train / eval points
+    def train(self) -> None:
+        """Put the parameters at the point the algorithm trains at (schedule-free: y); for most
+        algorithms there is one point and this does nothing. The Trainer calls it."""
+        self._swap(to_train=True)
+
+    def eval(self) -> None:
+        """Put the parameters at the point to evaluate (schedule-free: the average x); call it
+        before evaluating or saving the weights, and `train()` before the next step."""
+        self._swap(to_train=False)
+
+    def _swap(self, *, to_train: bool) -> None:
+        swap = self.spec.swap if self.spec is not None else None
+        if swap is None:
+            return
+        move = swap.to_train if to_train else swap.to_eval
+        with no_grad():
+            for group in self.param_groups:
+                if group["train_mode"] == to_train:
+                    continue
+                options = self._rule_options(group)
+                for param in group["params"]:
+                    state = self.state.get(param)
+                    if state is not None:
+                        move(param.data, state, **options)
+                group["train_mode"] = to_train
 
     # ------------------------------------------------------------------ state dicts
     def state_dict(self) -> dict[str, Any]:
@@ -305,8 +340,7 @@ class Optimizer:
             for param in group["params"]:
                 if param in self.state:
                     state[index[id(param)]] = {
-                        field: (np.array(value, copy=True) if isinstance(value, np.ndarray)
-                                else value)
+                        field: _snapshot(value)
                         for field, value in self.state[param]._asdict().items()
                     }
         return {"state": state, "param_groups": groups, **self._extra_state()}
@@ -338,8 +372,8 @@ class Optimizer:
         for key, fields in state_dict["state"].items():
             if int(key) not in by_id:
                 raise ValueError(f"{where}: state for parameter id {key} matches no parameter")
-            name, param = by_id[int(key)]
-            new_state[param] = self._state_from_dict(fields, param, name, where)
+            name, param, group = by_id[int(key)]
+            new_state[param] = self._state_from_dict(fields, param, group, name, where)
         new_groups = []
         for group, saved in zip(self.param_groups, saved_groups, strict=True):
             restored = {k: v for k, v in group.items() if k != "params"}
@@ -354,12 +388,13 @@ class Optimizer:
         self.state = new_state
         self.param_groups = new_groups
 
-    def _match_saved_ids(self, saved_groups: list, where: str) -> dict[int, tuple[str, Tensor]]:
-        """Saved parameter id → (name for messages, this optimizer's parameter)."""
+    def _match_saved_ids(self, saved_groups: list,
+                         where: str) -> dict[int, tuple[str, Tensor, dict]]:
+        """Saved parameter id -> (name for messages, this optimizer's parameter, its group)."""
         named = all("param_names" in g for g in self.param_groups + saved_groups)
         by_id = {}
         if named:
-            by_name = {name: param for group in self.param_groups
+            by_name = {name: (param, group) for group in self.param_groups
                        for name, param in zip(group["param_names"], group["params"], strict=True)}
             for saved in saved_groups:
                 for pid, name in zip(saved["params"], saved["param_names"], strict=True):
@@ -368,16 +403,21 @@ class Optimizer:
                             f"{where}: saved parameter {name!r} is not among this optimizer's "
                             f"parameters {sorted(by_name)}"
                         )
-                    by_id[int(pid)] = (repr(name), by_name[name])
+                    by_id[int(pid)] = (repr(name), *by_name[name])
             return by_id
         for gi, (group, saved) in enumerate(zip(self.param_groups, saved_groups, strict=True)):
             for pi, (pid, param) in enumerate(zip(saved["params"], group["params"], strict=True)):
-                by_id[int(pid)] = (f"{pi} of group {gi}", param)
+                by_id[int(pid)] = (f"{pi} of group {gi}", param, group)
         return by_id
 
-    def _state_from_dict(self, fields: Mapping[str, Any], param: Tensor, name: str,
-                         where: str) -> Any:
-        state_type = self._state_type
+    def _state_from_dict(self, fields: Mapping[str, Any], param: Tensor, group: Mapping[str, Any],
+                         name: str, where: str) -> Any:
+        """The spec's state type from saved fields: scalars as int/float, arrays (and lists of
+        arrays) cast to the parameter's dtype, each shape checked against a fresh state's."""
+        spec = self.spec
+        if spec is None:
+            raise ValueError(f"{where}: {type(self).__name__} keeps no per-parameter state")
+        state_type = spec.state
         unknown = sorted(set(fields) - set(state_type._fields))
         missing = [f for f in state_type._fields
                    if f not in fields and f not in state_type._field_defaults]
@@ -386,22 +426,40 @@ class Optimizer:
                 f"{where}: state of parameter {name} has unknown fields {unknown} and lacks "
                 f"{missing}; {state_type.__name__} has {list(state_type._fields)}"
             )
+        fresh = self._init_state(param.data, group)._asdict()
+        if spec.needs_closure:  # one vector of every parameter, kept with the first
+            size = sum(p.data.size for g in self.param_groups for p in g["params"])
+            default_shape: tuple[int, ...] = (size,)
+        else:
+            default_shape = param.data.shape
+
+        def array(value: Any, field: str) -> np.ndarray:
+            result = _to_numpy(value)
+            expected = (fresh[field].shape if isinstance(fresh.get(field), np.ndarray)
+                        else default_shape)
+            if result.shape != expected:
+                raise ValueError(
+                    f"{where}: state {field!r} of parameter {name} has shape {result.shape} but "
+                    f"{'the parameter has' if expected == param.data.shape else 'it must have'} "
+                    f"shape {expected}"
+                )
+            return result.astype(param.data.dtype, copy=True)
+
         values = {}
-        for field in state_type._fields:
+        for field, kind in spec.state_fields.items():
             value = fields.get(field, state_type._field_defaults.get(field))
             if value is None:
                 values[field] = None
-            elif field in _SCALAR_FIELDS:
-                scalar = float(_to_numpy(value))
-                values[field] = int(round(scalar)) if _SCALAR_FIELDS[field] is int else scalar
+            elif kind == "int":
+                values[field] = int(round(_number(value)))
+            elif kind == "float":
+                values[field] = _number(value)
+            elif kind == "array":
+                values[field] = array(value, field)
+            elif kind == "arrays":
+                values[field] = [array(v, field) for v in value]
             else:
-                array = _to_numpy(value)
-                if array.shape != param.data.shape:
-                    raise ValueError(
-                        f"{where}: state {field!r} of parameter {name} has shape {array.shape} "
-                        f"but the parameter has shape {param.data.shape}"
-                    )
-                values[field] = array.astype(param.data.dtype, copy=True)
+                values[field] = [None if v is None else _number(v) for v in value]
         return state_type(**values)
 
     def _extra_state(self) -> dict[str, Any]:
@@ -428,3 +486,34 @@ _SET_MESSAGE = (
     "tensors in sets will change between runs. Please use a list instead."
 )
 
+
+# ---------------------------------------------------------------------------- derived classes
+def optimizer_class(spec: Any) -> type:
+    """The PyTorch-style class of a spec: `Name(params, <options in order>, *, <keyword-only
+    options>, executor=None)`, with the spec's defaults and a docstring made from it."""
+    P = inspect.Parameter
+    parameters = [P("self", P.POSITIONAL_OR_KEYWORD), P("params", P.POSITIONAL_OR_KEYWORD)]
+    parameters += [P(o.name, P.POSITIONAL_OR_KEYWORD, default=o.default)
+                   for o in spec.options if not o.keyword_only]
+    parameters += [P(o.name, P.KEYWORD_ONLY, default=o.default)
+                   for o in spec.options if o.keyword_only]
+    parameters.append(P("executor", P.KEYWORD_ONLY, default=None))
+    signature = inspect.Signature(parameters)
+    names = [o.name for o in spec.options]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            bound = signature.bind(self, *args, **kwargs)
+        except TypeError as error:
+            raise TypeError(f"{spec.name}(): {error}") from None
+        bound.apply_defaults()
+        arguments = bound.arguments
+        Optimizer.__init__(self, arguments["params"], {n: arguments[n] for n in names},
+                           executor=arguments["executor"])
+
+    __init__.__signature__ = signature  # type: ignore[attr-defined]
+    __init__.__qualname__ = f"{spec.name}.__init__"
+    return type(spec.name, (Optimizer,), {
+        "__init__": __init__, "__doc__": spec.doc(), "__module__": "steepest.optim",
+        "__qualname__": spec.name, "spec": spec,
+    })

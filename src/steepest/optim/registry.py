@@ -34,11 +34,12 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from steepest.optim.spec import preset_names
+
 __all__ = ["OPTIMIZERS", "SCHEDULES", "make_optimizer", "make_scheduler"]
 
-#: Optimizer names `make_optimizer` accepts.
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", "adam", "adamw",
-              "nadam")
+#: Optimizer names `make_optimizer` accepts: every spec's presets (`steepest.optim.spec`).
+OPTIMIZERS = preset_names()
 
 #: Schedule names `make_scheduler` accepts.
 SCHEDULES = ("constant", "step", "multistep", "exponential", "cosine", "warmup-cosine",
@@ -46,6 +47,7 @@ SCHEDULES = ("constant", "step", "multistep", "exponential", "cosine", "warmup-c
 
 
 def _normalise(name: Any, kind: str, valid: tuple[str, ...]) -> str:
+    """A schedule's canonical name (aliases such as "1cycle" accepted)."""
     key = str(name).strip().lower().replace("_", "-") if isinstance(name, str) else None
     aliases = {"warmup-cos": "warmup-cosine", "one-cycle": "onecycle", "1cycle": "onecycle",
                "multi-step": "multistep", "inverse": "inverse-time", "1/t": "inverse-time",
@@ -68,8 +70,8 @@ def _check_options(where: str, cls: Any, options: dict[str, Any],
 # ---------------------------------------------------------------------------- optimizers
 def make_optimizer(name: str, params: Any, *, lr: float, weight_decay: float | None = None,
                    **options: Any):
-    """An optimizer by name: "sgd", "momentum" (SGD, momentum 0.9), "nesterov" (SGD, momentum
-    0.9, nesterov=True), "adagrad", "adadelta", "rmsprop", "adam", "adamw", "nadam".
+    """An optimizer by name: a spec's class with its preset's options ("momentum" is SGD with
+    momentum=0.9, "nesterov" adds nesterov=True; see `OPTIMIZERS` or `steepest.optim.spec`).
 
     params: a Module (its trainable parameters, by name, so optimizer state is saved by name),
     an iterable of Tensors or (name, Tensor) pairs, or param group dicts (e.g. from
@@ -77,22 +79,16 @@ def make_optimizer(name: str, params: Any, *, lr: float, weight_decay: float | N
     weight_decay: None keeps the class's default (PyTorch's: 0, except AdamW's 1e-2).
     options: the class's other keyword arguments (momentum=0.8, betas=(0.9, 0.99), ...).
     """
-    from steepest import optim
     from steepest.nn.module import Module
+    from steepest.optim.spec import find_preset
 
-    key = _normalise(name, "optimizer", OPTIMIZERS)
-    classes = {"sgd": optim.SGD, "momentum": optim.SGD, "nesterov": optim.SGD,
-               "adagrad": optim.Adagrad, "adadelta": optim.Adadelta, "rmsprop": optim.RMSprop,
-               "adam": optim.Adam, "adamw": optim.AdamW, "nadam": optim.NAdam}
-    cls = classes[key]
-    kwargs = dict(options)
-    if key in ("momentum", "nesterov"):
-        kwargs.setdefault("momentum", 0.9)
-    if key == "nesterov":
-        kwargs.setdefault("nesterov", True)
+    spec, preset = find_preset(name)
+    key = preset.name
+    cls = spec.optimizer_class
+    kwargs = {**preset.options, **options}
     if weight_decay is not None:
         kwargs["weight_decay"] = weight_decay
-    _check_options(f"make_optimizer({key!r})", cls, kwargs)
+    _check_options(f"make_optimizer({key!r})", cls, kwargs, skip=("self", "params"))
     if isinstance(params, Module):
         params = [(n, p) for n, p in params.named_parameters() if p.requires_grad]
         if not params:
