@@ -3,8 +3,10 @@
 from steepest.io.checkpoint import (
     Checkpoint,
     CheckpointError,
+    CheckpointInfo,
     atomic_write,
     capture_rng_state,
+    checkpoint_info,
     load_checkpoint,
     load_state_dict,
     restore_rng_state,
@@ -13,6 +15,7 @@ from steepest.io.checkpoint import (
 )
 
 __all__ = [
-    "Checkpoint", "CheckpointError", "atomic_write", "capture_rng_state", "load_checkpoint",
-    "load_state_dict", "restore_rng_state", "save_checkpoint", "save_state_dict",
+    "Checkpoint", "CheckpointError", "CheckpointInfo", "atomic_write", "capture_rng_state",
+    "checkpoint_info", "load_checkpoint", "load_state_dict", "restore_rng_state",
+    "save_checkpoint", "save_state_dict",
 ]

@@ -39,6 +39,10 @@ METADATA_KEY = "steepest"
 
 # The safetensors library refuses headers over 100 MB; so do we, before trusting a length.
 _MAX_HEADER = 100_000_000
+# steepest's own metadata never nests deeper than this nor counts beyond this: anything more
+# is a damaged or crafted file, refused before it can exhaust the stack or a loop.
+_MAX_DEPTH = 64
+_MAX_COUNT = 2**53
 _TENSOR, _TUPLE, _ITEMS = "__tensor__", "__tuple__", "__items__"
 _TAGS = frozenset((_TENSOR, _TUPLE, _ITEMS))
 _DTYPES = {
@@ -49,7 +53,12 @@ _DTYPES = {
 
 
 class CheckpointError(ValueError):
-    """A file that is not a (complete) safetensors file or not a steepest checkpoint."""
+    """A file that is not a (complete) safetensors file or not a steepest checkpoint, or whose
+    metadata is malformed; the message names the file and what is wrong."""
+
+
+# What a state dict that does not fit (or is malformed) raises from a `load_state_dict`.
+_MALFORMED = (KeyError, ValueError, TypeError, IndexError, AttributeError)
 
 
 # ---------------------------------------------------------------------------- atomic writes
@@ -177,6 +186,11 @@ def _encode(value: Any, name: str, tensors: dict[str, np.ndarray]) -> Any:
 
 
 def _decode(value: Any, tensors: Mapping[str, np.ndarray], where: str) -> Any:
+    """The Python value behind JSON written by `_encode`; every tag checked (CheckpointError).
+    Nesting is bounded by `_check_depth` before this recursion runs."""
+    def bad(problem: str) -> CheckpointError:
+        return CheckpointError(f"{where}: malformed steepest metadata ({problem})")
+
     if isinstance(value, list):
         return [_decode(v, tensors, where) for v in value]
     if not isinstance(value, dict):
@@ -184,15 +198,25 @@ def _decode(value: Any, tensors: Mapping[str, np.ndarray], where: str) -> Any:
     if len(value) == 1:
         ((tag, inner),) = value.items()
         if tag == _TENSOR:
-            if inner not in tensors:
-                raise CheckpointError(f"{where}: the header refers to tensor {inner!r}, which "
-                                      f"is not in the file (damaged file?)")
+            if not isinstance(inner, str) or inner not in tensors:
+                raise bad(f"it refers to tensor {inner!r}, which is not in the file")
             return tensors[inner]
         if tag == _TUPLE:
+            if not isinstance(inner, list):
+                raise bad(f"{_TUPLE} holds a {type(inner).__name__}, not a list")
             return tuple(_decode(v, tensors, where) for v in inner)
         if tag == _ITEMS:
-            return {_hashable(_decode(k, tensors, where)): _decode(v, tensors, where)
-                    for k, v in inner}
+            if not isinstance(inner, list) or not all(
+                    isinstance(pair, list) and len(pair) == 2 for pair in inner):
+                raise bad(f"{_ITEMS} must be a list of [key, value] pairs")
+            items = {}
+            for key, item in inner:
+                key = _hashable(_decode(key, tensors, where))
+                try:
+                    items[key] = _decode(item, tensors, where)
+                except TypeError:
+                    raise bad(f"a key of type {type(key).__name__} cannot key a dict") from None
+            return items
     return {k: _decode(v, tensors, where) for k, v in value.items()}
 
 
@@ -205,40 +229,120 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, allow_nan=True, separators=(",", ":"))
 
 
-# ---------------------------------------------------------------------------- reading safetensors
-def _read_safetensors(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """(tensors in file order, metadata) of a safetensors file, every header field checked.
+def _loads(text: bytes | str, where: str, what: str) -> Any:
+    """JSON, or a CheckpointError: never a RecursionError from absurd nesting."""
+    try:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        value = json.loads(text)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise CheckpointError(f"{where}: {what} is not valid JSON (damaged file?)") from None
+    _check_depth(value, where, what)
+    return value
 
-    Arrays are writable views into one buffer holding the file (copied where misaligned).
-    BF16 tensors (PyTorch) are widened to float32.
-    """
+
+def _check_depth(value: Any, where: str, what: str) -> None:
+    """Refuse nesting deeper than steepest ever writes (checked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            raise CheckpointError(f"{where}: {what} is nested deeper than {_MAX_DEPTH} levels "
+                                  f"(damaged or crafted file)")
+        children = item.values() if isinstance(item, dict) else item if isinstance(
+            item, list) else ()
+        stack.extend((child, depth + 1) for child in children
+                     if isinstance(child, (dict, list)))
+
+
+# ---------------------------------------------------------------------------- reading safetensors
+# What PyTorch's own formats start with: a zip archive (torch.save since 1.6, TorchScript) or a
+# pickle (older torch.save, pickle.dump). Never unpickled: a pickle can run any code.
+_PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt")
+
+
+def _looks_like_pickle(path: Path, head: bytes) -> bool:
+    if head.startswith(b"PK\x03\x04"):
+        return True
+    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
+        return True
+    return path.suffix.lower() in _PICKLE_SUFFIXES
+
+
+def _pickle_error(path: Path) -> CheckpointError:
+    target = path.with_suffix(".safetensors").name
+    return CheckpointError(
+        f"{path} is a PyTorch/pickle file (torch.save); steepest never unpickles files, which "
+        f"can run code. Convert its state dict once, where you trust it: python -c \"import "
+        f"torch; from safetensors.torch import save_file; save_file(torch.load('{path}', "
+        f"weights_only=True), '{target}')\"")
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """A safetensors file's header, checked against the file: where each tensor lies."""
+
+    path: Path
+    entries: dict[str, tuple[str, tuple[int, ...], tuple[int, int]]]  # file order
+    metadata: dict[str, str]
+    data_start: int
+
+    def read(self, file: Any, name: str) -> np.ndarray:
+        """Tensor `name`: exactly its declared bytes, read into a fresh writable array."""
+        dtype, shape, (begin, stop) = self.entries[name]
+        np_dtype = np.dtype(_DTYPES[dtype])
+        array = np.empty(shape, np_dtype)
+        if stop > begin:
+            file.seek(self.data_start + begin)
+            got = file.readinto(memoryview(array.reshape(-1).view(np.uint8)))
+            if got != stop - begin:
+                raise CheckpointError(f"{self.path}: truncated while reading tensor {name!r} "
+                                      f"(the file changed while being read?)")
+        if dtype == "BF16":
+            array = (array.astype(np.uint32) << 16).view(np.float32)
+        return array
+
+
+def _open_safetensors(path: Path) -> tuple[Any, _Layout]:
+    """(open binary file, its checked layout). Reads only the 8-byte length and the header:
+    tensor bytes are read one tensor at a time, within bounds the file is checked to hold."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
     if path.is_dir():
         raise CheckpointError(f"{path} is a folder, not a checkpoint file")
-    with open(path, "rb") as file:
-        buffer = bytearray(os.fstat(file.fileno()).st_size)
-        size = file.readinto(buffer)
-    del buffer[size:]  # the file shrank while we read it: what we have is what counts
-    if size < 8:
+    file = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
+    try:
+        return file, _read_layout(path, file)
+    except BaseException:
+        file.close()
+        raise
+
+
+def _read_layout(path: Path, file: Any) -> _Layout:
+    size = os.fstat(file.fileno()).st_size
+    head = file.read(8)
+    if _looks_like_pickle(path, head):
+        raise _pickle_error(path)
+    if len(head) < 8:
         raise CheckpointError(f"{path}: not a safetensors file ({size} bytes, too short to hold "
                               f"a header)")
-    header_len = int.from_bytes(buffer[:8], "little")
+    header_len = int.from_bytes(head, "little")
     if header_len < 2 or header_len > _MAX_HEADER:
         raise CheckpointError(f"{path}: not a safetensors file (header length {header_len} is "
                               f"not plausible)")
     data_start = 8 + header_len
     if data_start > size:
-        if buffer[8:9] == b"{":
+        if file.read(1) == b"{":
             raise CheckpointError(f"{path}: truncated: expected at least {data_start} bytes, "
                                   f"found {size}")
         raise CheckpointError(f"{path}: not a safetensors file (header length {header_len} "
                               f"exceeds the file's {size} bytes)")
-    try:
-        header = json.loads(bytes(buffer[8:data_start]).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise CheckpointError(f"{path}: not a safetensors file (the header is not JSON)") from None
+    file.seek(8)
+    text = file.read(header_len)
+    if len(text) != header_len:
+        raise CheckpointError(f"{path}: truncated while reading the header")
+    header = _loads(text, str(path), "the safetensors header")
     if not isinstance(header, dict):
         raise CheckpointError(f"{path}: not a safetensors file (the header is not a JSON object)")
     metadata = header.pop("__metadata__", None) or {}
@@ -246,10 +350,8 @@ def _read_safetensors(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]
             isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
         raise CheckpointError(f"{path}: malformed safetensors metadata (must map strings to "
                               f"strings)")
-    entries = []
-    for name, info in header.items():
-        entries.append((name, *_check_entry(path, name, info)))
-    entries.sort(key=lambda entry: entry[3][0])
+    entries = sorted(((name, *_check_entry(path, name, info)) for name, info in header.items()),
+                     key=lambda entry: entry[3][0])
     end = max((entry[3][1] for entry in entries), default=0)
     if data_start + end > size:
         raise CheckpointError(f"{path}: truncated: expected {data_start + end} bytes, found {size}")
@@ -262,22 +364,16 @@ def _read_safetensors(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]
     if data_start + end != size:
         raise CheckpointError(f"{path}: malformed safetensors file ({size - data_start - end} "
                               f"unexpected bytes after the last tensor)")
-    tensors = {}
-    for name, dtype, shape, (begin, stop) in entries:
-        np_dtype = np.dtype(_DTYPES[dtype])
-        offset = data_start + begin
-        count = (stop - begin) // np_dtype.itemsize
-        if count == 0:
-            array = np.empty(shape, np_dtype)
-        else:
-            array = np.frombuffer(buffer, dtype=np_dtype, count=count, offset=offset)
-            if offset % np_dtype.itemsize:
-                array = array.copy()
-            array = array.reshape(shape)
-        if dtype == "BF16":
-            array = (array.astype(np.uint32) << 16).view(np.float32)
-        tensors[name] = array
-    return tensors, metadata
+    return _Layout(path, {name: (dtype, shape, offsets) for name, dtype, shape, offsets
+                          in entries}, metadata, data_start)
+
+
+def _read_safetensors(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """(tensors in file order, metadata) of a safetensors file, every header field checked
+    before a tensor byte is read. BF16 tensors (PyTorch) are widened to float32."""
+    file, layout = _open_safetensors(path)
+    with file:
+        return {name: layout.read(file, name) for name in layout.entries}, layout.metadata
 
 
 def _check_entry(path: Path, name: str, info: Any) -> tuple[str, tuple[int, ...], tuple[int, int]]:
@@ -347,13 +443,17 @@ def load_state_dict(path: str | os.PathLike) -> OrderedDict[str, np.ndarray]:
 
     Reads files written by `save_state_dict`, by PyTorch (`safetensors.torch.save_file`; BF16 is
     widened to float32) or any other safetensors writer. Given a steepest checkpoint, returns its
-    model part under the model's own keys.
+    model part under the model's own keys. The header is checked before any tensor is read, and
+    each tensor is read within its declared bounds; a PyTorch pickle (.pt, .pth) is refused
+    unopened. Raises CheckpointError naming the file and the problem.
     """
-    path = Path(path)
-    tensors, metadata = _read_safetensors(path)
-    if METADATA_KEY in metadata:
-        return _checkpoint(path, tensors, metadata).model_state
-    return OrderedDict(tensors)
+    file, layout = _open_safetensors(Path(path))
+    with file:
+        if METADATA_KEY in layout.metadata:
+            header = _steepest_header(layout)
+            return OrderedDict((key, layout.read(file, f"model.{key}"))
+                               for key in header["model"])
+        return OrderedDict((name, layout.read(file, name)) for name in layout.entries)
 
 
 # ---------------------------------------------------------------------------- checkpoints
@@ -416,11 +516,11 @@ class Checkpoint:
             if scheduler is not None:
                 stage = "scheduler"
                 scheduler.load_state_dict(self.scheduler_state)
-        except (KeyError, ValueError, TypeError) as error:
+        except _MALFORMED as error:
             # Each load_state_dict changes nothing when its own checks fail; undo the ones
             # that succeeded before it.
             if stage == "scheduler":
-                with contextlib.suppress(KeyError, ValueError, TypeError):
+                with contextlib.suppress(*_MALFORMED):
                     scheduler.load_state_dict(scheduler_before)
             if stage in ("optimizer", "scheduler") and optimizer is not None:
                 optimizer.load_state_dict(optimizer_before)
@@ -493,49 +593,146 @@ def save_checkpoint(path: str | os.PathLike, *, model: Any, optimizer: Any = Non
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     """Read a checkpoint written by `save_checkpoint`.
 
-    Raises FileNotFoundError if there is no file, CheckpointError (a ValueError) if the file is
-    truncated, not safetensors, or a safetensors file without steepest's metadata.
+    The safetensors header and steepest's metadata are checked in full before any tensor is
+    read; each tensor is then read within its declared bounds. Raises FileNotFoundError if there
+    is no file, CheckpointError (a ValueError) naming the file and the problem if it is
+    truncated, not safetensors, a PyTorch pickle, a safetensors file without steepest's
+    metadata, or if any field of that metadata is malformed.
     """
     path = Path(path)
-    tensors, metadata = _read_safetensors(path)
-    return _checkpoint(path, tensors, metadata)
+    file, layout = _open_safetensors(path)
+    with file:
+        header = _steepest_header(layout)
+        tensors = {name: layout.read(file, name) for name in layout.entries}
+    where = str(path)
+    return Checkpoint(
+        model_state=OrderedDict((key, tensors[f"model.{key}"]) for key in header["model"]),
+        optimizer_state=_decoded_dict(header, "optimizer", tensors, where) or None,
+        scheduler_state=_decoded_dict(header, "scheduler", tensors, where) or None,
+        rng_states=_decoded_dict(header, "rng_states", tensors, where),
+        epoch=header["epoch"],
+        step=header["step"],
+        config=_decoded_dict(header, "config", tensors, where),
+        extra=_decoded_dict(header, "extra", tensors, where),
+        version=header["version"],
+        steepest_version=header["steepest_version"],
+        arrays=_decoded_dict(header, "arrays", tensors, where),
+        path=path,
+    )
 
 
-def _checkpoint(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str, str]
-                ) -> Checkpoint:
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """What a checkpoint says about itself, read from its header alone (`checkpoint_info`).
+
+    run_uuid: the run that wrote it (None for checkpoints written before runs had one);
+    kind: "last", "best", ... as the trainer wrote it; config: the run's config.
+    """
+
+    path: Path
+    epoch: int
+    step: int
+    run_uuid: str | None
+    kind: str | None
+    config: dict[str, Any]
+    steepest_version: str | None
+    version: int
+
+
+def checkpoint_info(path: str | os.PathLike) -> CheckpointInfo:
+    """Epoch, step, run and config of a checkpoint without reading its tensors (the header is
+    checked as fully as `load_checkpoint` checks it; CheckpointError otherwise)."""
+    path = Path(path)
+    file, layout = _open_safetensors(path)
+    with file:
+        header = _steepest_header(layout)
+        lazy = _LazyTensors(layout, file)
+        config = _decoded_dict(header, "config", lazy, str(path))
+    extra = header["extra"] or {}
+    return CheckpointInfo(path=path, epoch=header["epoch"], step=header["step"],
+                          run_uuid=extra.get("run_uuid"), kind=extra.get("kind"), config=config,
+                          steepest_version=header["steepest_version"],
+                          version=header["version"])
+
+
+class _LazyTensors(Mapping):
+    """Tensors of an open file, read when first asked for (for `checkpoint_info`)."""
+
+    def __init__(self, layout: _Layout, file: Any) -> None:
+        self._layout, self._file = layout, file
+        self._read: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._read:
+            self._read[name] = self._layout.read(self._file, name)
+        return self._read[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._layout.entries
+
+    def __iter__(self) -> Any:
+        return iter(self._layout.entries)
+
+    def __len__(self) -> int:
+        return len(self._layout.entries)
+
+
+def _steepest_header(layout: _Layout) -> dict[str, Any]:
+    """steepest's metadata of a checked layout, every field checked: CheckpointError naming
+    the field otherwise. Returns the header with optional fields filled in (None)."""
+    path, metadata = layout.path, layout.metadata
     if METADATA_KEY not in metadata:
         raise CheckpointError(
             f"{path}: a safetensors file but not a steepest checkpoint (no {METADATA_KEY!r} "
             f"metadata); for plain weights use steepest.io.load_state_dict"
         )
-    try:
-        header = json.loads(metadata[METADATA_KEY])
-    except ValueError:
-        raise CheckpointError(f"{path}: the steepest metadata is not JSON (damaged "
-                              f"file?)") from None
+    header = _loads(metadata[METADATA_KEY], str(path), "the steepest metadata")
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a steepest checkpoint (unknown metadata format)")
-    version = header.get("version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+
+    def bad(field_name: str, problem: str) -> CheckpointError:
+        return CheckpointError(f"{path}: malformed steepest metadata: {field_name} {problem}")
+
+    missing = [key for key in ("version", "epoch", "step", "model") if key not in header]
+    if missing:
+        raise bad(", ".join(missing), "missing (damaged or crafted file)")
+    version = header["version"]
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise bad("version", f"must be a positive integer, got {version!r}")
+    if version > FORMAT_VERSION:
         raise CheckpointError(f"{path}: checkpoint format version {version!r} is newer than this "
                               f"steepest reads ({FORMAT_VERSION}); upgrade steepest")
-    where = str(path)
-    try:
-        model_state = OrderedDict((key, tensors[f"model.{key}"]) for key in header["model"])
-    except KeyError as error:
-        raise CheckpointError(f"{path}: model tensor {error.args[0]!r} is missing (damaged "
-                              f"file?)") from None
-    return Checkpoint(
-        model_state=model_state,
-        optimizer_state=_decode(header.get("optimizer"), tensors, where),
-        scheduler_state=_decode(header.get("scheduler"), tensors, where),
-        rng_states=_decode(header.get("rng_states"), tensors, where) or {},
-        epoch=int(header.get("epoch", 0)),
-        step=int(header.get("step", 0)),
-        config=_decode(header.get("config"), tensors, where) or {},
-        extra=_decode(header.get("extra"), tensors, where) or {},
-        version=version,
-        steepest_version=header.get("steepest_version"),
-        arrays=_decode(header.get("arrays"), tensors, where) or {},
-        path=path,
-    )
+    for key in ("epoch", "step"):
+        value = header[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_COUNT:
+            raise bad(key, f"must be an integer in [0, 2**53], got {value!r}")
+    model = header["model"]
+    if not isinstance(model, list) or not all(isinstance(key, str) for key in model):
+        raise bad("model", "must be a list of tensor names")
+    if len(set(model)) != len(model):
+        raise bad("model", "names a tensor twice")
+    for key in model:
+        if f"model.{key}" not in layout.entries:
+            raise CheckpointError(f"{path}: model tensor {key!r} is missing (damaged file?)")
+    for key in ("optimizer", "scheduler", "rng_states", "config", "extra", "arrays"):
+        value = header.setdefault(key, None)
+        if value is not None and not isinstance(value, dict):
+            raise bad(key, f"must be an object, got {type(value).__name__}")
+    for key in ("run_uuid", "kind"):  # what a checkpoint says about its run: strings
+        value = (header["extra"] or {}).get(key)
+        if value is not None and not isinstance(value, str):
+            raise bad(f"extra.{key}", f"is a {type(value).__name__}, not a string")
+    version_text = header.setdefault("steepest_version", None)
+    if version_text is not None and not isinstance(version_text, str):
+        raise bad("steepest_version", f"must be a string, got {version_text!r}")
+    return header
+
+
+def _decoded_dict(header: dict[str, Any], key: str, tensors: Mapping[str, np.ndarray],
+                  where: str) -> dict[str, Any]:
+    value = _decode(header[key], tensors, where)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise CheckpointError(f"{where}: malformed steepest metadata: {key} must be an object")
+    return value

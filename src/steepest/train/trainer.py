@@ -186,7 +186,17 @@ class Trainer:
     def save_checkpoint(self, path: str | Path, kind: str = "last") -> Path:
         """A full checkpoint of this run at the current step (see `steepest.io`)."""
         from steepest.io import capture_rng_state, save_checkpoint
+        from steepest.train.checks import first_non_finite
 
+        ema_state = self.ema.state_dict() if self.ema is not None else {}
+        broken = first_non_finite({"": self.model.state_dict(), "ema.": {
+            k: v for k, v in ema_state.items() if isinstance(v, np.ndarray)}})
+        if broken is not None:  # never a "last good" checkpoint that is not good
+            kept = (f"; the last good checkpoint is {self.last_checkpoint}"
+                    if self.last_checkpoint is not None else "")
+            raise TrainingDiverged(
+                f"{broken} at step {self.step}: the inputs or the learning rate are probably "
+                f"too large for the model's precision; not saved as {Path(path).name}{kept}")
         if self.run is not None:  # the steps up to this checkpoint are never logged again
             self.run.flush()
 
@@ -224,8 +234,10 @@ class Trainer:
     def load_checkpoint(self, path: str | Path) -> None:
         """Restore everything `save_checkpoint` wrote, to continue the run exactly."""
         from steepest.io import load_checkpoint, restore_rng_state
+        from steepest.train.checks import check_training_state
 
         checkpoint = load_checkpoint(path)
+        check_training_state(checkpoint, len(self._loader))  # before anything is set
         extra = checkpoint.extra
         saved_seed, seed = extra.get("loader_seed"), getattr(self._loader, "seed", None)
         if saved_seed is not None and seed is not None and saved_seed != seed:
