@@ -97,10 +97,13 @@ def test_resumed_run_replaces_rewritten_steps(store, tmp_path):
     first = store.run(run.id)
 
     resumed = RunStore(tmp_path / "runs.db").open_run(run.id)  # as a new process would
-    assert resumed.id == run.id and store.run(run.id).status == "running"
-    assert store.run(run.id).finished_at is None
+    assert resumed.id == run.id and resumed.uuid == first.uuid
+    assert store.run(run.id) == first  # nothing written before the first step
     for step in range(5, 12):  # the checkpoint was at step 5: steps 5..9 come again
         resumed.log_step(step, loss=100.0 + step)
+        if step == 5:
+            assert store.run(run.id).status == "running"
+            assert store.run(run.id).finished_at is None
     resumed.log_epoch(1, loss=-1.0)
     resumed.finish(results={"test_accuracy": 0.5})
 

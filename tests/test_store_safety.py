@@ -203,3 +203,57 @@ def test_train_into_a_foreign_or_damaged_file_is_one_line(tmp_path, kind):
     result = _train(str(db), str(tmp_path))
     assert_one_line(tuple(result), str(db), "--db")
     assert fingerprint(tmp_path) == before
+
+
+# ---------------------------------------------------------------------------- older stores
+V1_SCHEMA = """
+CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, name TEXT,
+    status TEXT NOT NULL, config TEXT NOT NULL, command TEXT, started_at REAL NOT NULL,
+    finished_at REAL, duration REAL, results TEXT, steepest_version TEXT, git_commit TEXT);
+CREATE TABLE metrics (run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    scope TEXT NOT NULL, step INTEGER NOT NULL, name TEXT NOT NULL, value REAL,
+    PRIMARY KEY (run_id, scope, name, step)) WITHOUT ROWID;
+CREATE TABLE checkpoints (run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    path TEXT NOT NULL, kind TEXT NOT NULL, step INTEGER, created_at REAL NOT NULL,
+    PRIMARY KEY (run_id, path));
+INSERT INTO runs (kind, name, status, config, started_at) VALUES ('train', 'old', 'finished',
+    '{"lr": 0.1}', 1.0);
+INSERT INTO metrics VALUES (1, 'epoch', 1, 'loss', 0.5);
+PRAGMA user_version = 1;
+"""
+
+
+def test_a_store_of_the_first_schema_is_read_as_it_is_and_upgraded_on_write(tmp_path):
+    path = tmp_path / "v1.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(V1_SCHEMA)
+    conn.close()
+    before = path.read_bytes()
+    with RunStore(path, readonly=True) as store:  # read as it is: no upgrade, no write
+        (record,) = store.runs()
+        assert (record.name, record.uuid, record.lineage) == ("old", None, None)
+        assert store.find_uuid("anything") is None
+    assert path.read_bytes() == before
+    assert cli("runs", "show", "1", "--db", str(path))[0] == 0
+    with RunStore(path) as store:  # a writer upgrades it: every run gets its identity
+        (record,) = store.runs()
+        assert record.uuid is not None and store.find_uuid(record.uuid) == record
+        assert store.metrics(1)["loss"][1].tolist() == [0.5]
+        new = store.start_run({}, name="new")
+        assert store.find_uuid(new.uuid).name == "new"
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA application_id").fetchone()[0] == int.from_bytes(b"stpt", "big")
+    conn.close()
+
+
+def test_a_store_from_a_newer_steepest_is_refused_untouched(tmp_path):
+    path = make_store(tmp_path)
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 9")
+    conn.close()
+    before = fingerprint(tmp_path)
+    for readonly in (True, False):
+        with pytest.raises(RunStoreError, match="newer steepest"):
+            RunStore(path, readonly=readonly)
+    assert fingerprint(tmp_path) == before

@@ -338,20 +338,21 @@ def test_resuming_politely_stopped_run_in_process(small, tmp_path):
 def test_resume_repeats_early_stopping_and_restores_the_same_best_weights(small, tmp_path):
     x, y, _, _ = small
 
-    def run(model, stop_at=None, resume=None):
+    def run(model, folder, stop_at=None, resume=None):
         stopper = EarlyStopping(monitor="loss", mode="max", patience=3,
                                 restore_best_weights=True)
         halt = LambdaCallback(on_step_end=lambda t, s, logs: setattr(
             t, "stop_training", s == stop_at))
-        return fit(model, (x, y), lr=1e-2, epochs=20, batch_size=100, checkpoint_dir=tmp_path,
-                   callbacks=[stopper, halt], resume=resume, **_quiet(seed=1))
+        return fit(model, (x, y), lr=1e-2, epochs=20, batch_size=100,
+                   checkpoint_dir=tmp_path / folder, callbacks=[stopper, halt], resume=resume,
+                   **_quiet(seed=1))
 
     whole_model = _mlp()
-    whole = run(whole_model)
+    whole = run(whole_model, "whole")
     assert whole.epoch == [1, 2, 3, 4]  # epoch 1 stays the best; patience 3 ends at epoch 4
-    run(_mlp(), stop_at=15)  # mid-epoch 3, after the best weights were taken at epoch 1
+    run(_mlp(), "part", stop_at=15)  # mid-epoch 3, after the best weights were taken at epoch 1
     resumed_model = _mlp(seed=7)
-    resumed = run(resumed_model, resume=tmp_path / "last.safetensors")
+    resumed = run(resumed_model, "part", resume=tmp_path / "part" / "last.safetensors")
     assert resumed.epoch == whole.epoch and resumed.step_loss == whole.step_loss
     for name, value in whole_model.state_dict().items():
         np.testing.assert_array_equal(resumed_model.state_dict()[name], value, err_msg=name)

@@ -167,6 +167,9 @@ def _show(store: Any, args: argparse.Namespace) -> int:
           f"duration: {_duration(record.duration)}")
     commit = record.git_commit[:12] if record.git_commit else "- (not in a git repository)"
     print(f"  steepest:  {record.steepest_version or '-'}   git commit: {commit}")
+    print(f"  run id:    {record.uuid or '-'}")
+    if record.lineage:
+        print(f"  origin:    {record.lineage}")
     config = _flatten(record.config)
     print("config:" if config else "config: (empty)")
     for key, value in config.items():

@@ -115,6 +115,8 @@ OPTIONS: dict[str, tuple[Any, str]] = {
     "progress": (_bool, "show the progress bar"),
 }
 FLAGS = ("batch_norm", "residual", "restore_best", "no_checkpoint")
+# Where a run writes: never taken from a checkpoint (a crafted file could point anywhere).
+WHERE_KEYS = ("checkpoint_dir", "db")
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -138,7 +140,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                                 metavar=key.upper())
     parser.add_argument("--config", metavar="TOML", help="read options from a TOML file")
     parser.add_argument("--resume", metavar="CHECKPOINT",
-                        help="continue the run saved in this checkpoint (last.safetensors)")
+                        help="continue the run saved in this checkpoint (last.safetensors); "
+                             "its checkpoints go on in the same folder unless --checkpoint-dir")
+    parser.add_argument("--fork", action="store_true",
+                        help="with --resume: branch a new run off the checkpoint (a new run "
+                             "id and checkpoint folder; the original run is left as it is)")
+    parser.add_argument("--extend-schedule", metavar="HOW",
+                        help="with --resume and more steps than the schedule was made for: "
+                             "keep-final (stay at the final rate) or restart (the schedule "
+                             "again over the new steps)")
     return parser
 
 
@@ -155,19 +165,31 @@ def load_config(path: str) -> dict[str, Any]:
         raw = tomllib.loads(file.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise UsageError(f"--config {path}: not valid TOML ({error})") from None
+    return _checked_options(raw, f"--config {path}")
+
+
+def _checked_options(raw: dict[str, Any], source: str,
+                     unknown_ok: bool = False) -> dict[str, Any]:
+    """Options from a TOML file or a checkpoint's config, each value checked by the option's
+    own converter (as on the command line). unknown_ok: skip keys that are not options."""
     config = {}
     for key, value in raw.items():
-        name = key.replace("-", "_")
+        name = str(key).replace("-", "_")
         if name not in OPTIONS or name in ("progress",):
+            if unknown_ok:
+                continue
             known = ", ".join(k.replace("_", "-") for k in OPTIONS if k != "progress")
-            raise UsageError(f"--config {path}: unknown key {key!r}; valid keys: {known}")
+            raise UsageError(f"{source}: unknown key {key!r}; valid keys: {known}")
         convert = OPTIONS[name][0]
+        if value is None and DEFAULTS[name] is None:
+            config[name] = None
+            continue
         try:
             config[name] = value if convert is str and isinstance(value, str) else convert(value)
         except argparse.ArgumentTypeError as error:
-            raise UsageError(f"--config {path}: {key}: {error}") from None
+            raise UsageError(f"{source}: {key}: {error}") from None
         if convert is str and not isinstance(value, str):
-            raise UsageError(f"--config {path}: {key} must be a string, got {value!r}")
+            raise UsageError(f"{source}: {key} must be a string, got {value!r}")
     return config
 
 
@@ -214,15 +236,19 @@ def _check_resume_changes(path: str, saved: dict[str, Any], later: list[dict[str
 
 
 def _checkpoint_config(path: str) -> dict[str, Any]:
-    from steepest.io import CheckpointError, load_checkpoint
+    """The options of the run in a checkpoint (its header only), checked like a config file;
+    where to write (checkpoint folder, store) is never taken from the file."""
+    from steepest.io import CheckpointError, checkpoint_info
 
     if not Path(path).is_file():
         raise UsageError(f"--resume {path}: no such file")
     try:
-        config = load_checkpoint(path).config
+        config = checkpoint_info(path).config
     except CheckpointError as error:
         raise UsageError(f"--resume: {error}") from None
-    return {k: v for k, v in config.items() if k in OPTIONS}
+    config = {k: v for k, v in config.items() if k not in WHERE_KEYS}
+    return _checked_options(config, f"--resume {path}: the checkpoint's config",
+                            unknown_ok=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -231,13 +257,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
+    if args.fork and not args.resume:
+        raise UsageError("--fork branches a new run off a checkpoint: give --resume too")
+    if args.extend_schedule and not args.resume:
+        raise UsageError("--extend-schedule applies to a resumed run: give --resume too")
     options = resolve_options(args)
     import steepest as st
     from steepest import models
     from steepest.data import build_augmentation, load_dataset
     from steepest.store import RunStore, RunStoreError, resolve_db_path
     from steepest.train import TrainingDiverged, fit
+    from steepest.train.extension import schedule_span
     from steepest.train.fit import open_run
+    from steepest.train.identity import RunConflictError, plan_run
 
     st.manual_seed(options["seed"])
     started = time.perf_counter()
@@ -297,6 +329,7 @@ def _train(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     except ValueError as error:
         raise UsageError(f"--augment: {error}") from None
 
+    _check_optimizer_and_schedule(options, model, len(data.x))
     try:
         store = RunStore(resolve_db_path(options["db"]))
     except RunStoreError as error:  # names the file and what to do
@@ -304,21 +337,42 @@ def _train(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     except (ValueError, sqlite3.Error, OSError) as error:
         raise UsageError(f"--db {resolve_db_path(options['db'])}: {error}") from None
     cleanup.callback(store.close)  # SQLite then removes its -wal and -shm files
-    config = {k: v for k, v in options.items() if k not in ("db", "progress")}
-    command = "steepest " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "steepest train"
-    run_record = open_run(store, config, args.resume, options["name"], command)
+
+    # Where checkpoints go: --checkpoint-dir, else (resuming) beside the resumed file, else a
+    # folder of the new run's own beside the store. Checked before anything is written.
     checkpoint_dir = None
     if not options["no_checkpoint"]:
         checkpoint_dir = options["checkpoint_dir"] or (
-            Path(args.resume).parent if args.resume
-            else store.path.parent / "checkpoints" / f"run-{run_record.id}")
+            Path(args.resume).parent if args.resume and not args.fork else None)
+    try:
+        plan = plan_run(args.resume, checkpoint_dir, fork=args.fork, store=store)
+    except RunConflictError as error:
+        raise UsageError(str(error)) from None
+    try:  # more steps than the schedule was made for: only by an explicit choice
+        schedule_span(options["schedule"], plan.resumed, _total_steps(options, len(data.x)),
+                      args.extend_schedule, option="--extend-schedule")
+    except ValueError as error:  # ScheduleExtensionError, or not one of the choices
+        raise UsageError(str(error)) from None
+    checkpoint_dir = plan.checkpoint_dir
     if checkpoint_dir is not None:
+        _make_folder(checkpoint_dir)
+    config = {k: v for k, v in options.items() if k not in ("db", "progress")}
+    config["checkpoint_dir"] = None if checkpoint_dir is None else str(checkpoint_dir)
+    command = "steepest " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "steepest train"
+    run_record = open_run(store, config, plan, options["name"], command)
+    if checkpoint_dir is None and not options["no_checkpoint"]:
+        checkpoint_dir = _new_run_folder(store, run_record)
+        config["checkpoint_dir"] = str(checkpoint_dir)  # what the checkpoints will say
         try:
-            Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
-        except OSError as error:
+            _make_folder(checkpoint_dir)
+        except UsageError:
             run_record.finish(status="failed")
-            raise UsageError(f"--checkpoint-dir {checkpoint_dir}: cannot create it "
-                             f"({error.strerror or error})") from None
+            raise
+    if plan.origin is not None or plan.record_id is not None:
+        how = (f"continues run #{plan.record_id}" if plan.record_id is not None
+               else f"{plan.origin} from {plan.origin_uuid or 'a checkpoint'} at step "
+                    f"{plan.origin_step}")
+        print(f"run #{run_record.id} ({run_record.uuid}) {how}")
     steps_text = (f"{options['steps']} steps" if options["steps"] is not None
                   else f"{options['epochs']} epochs")
     print(f"model: {options['model']}, {model.num_parameters()} parameters; "
@@ -340,7 +394,9 @@ def _train(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
                 early_stopping=options["early_stopping"],
                 restore_best_weights=options["restore_best"], checkpoint_dir=checkpoint_dir,
                 checkpoint_every=options["checkpoint_every"], resume=args.resume,
-                tta=tta, store=run_record, config=config, progress=options["progress"],
+                fork=args.fork, extend_schedule=args.extend_schedule, tta=tta,
+                store=run_record, config=config,
+                progress=options["progress"],
                 seed=options["seed"])
     except TrainingDiverged as error:
         print(f"steepest: training diverged: {error}", file=sys.stderr)
@@ -358,3 +414,49 @@ def _train(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     where = f"; checkpoints in {checkpoint_dir}" if checkpoint_dir else ""
     print(f"run #{run_record.id} recorded in {store.path}{where}")
     return 0
+
+
+def _check_optimizer_and_schedule(options: dict[str, Any], model: Any, examples: int) -> None:
+    """Build the optimizer and schedule once on the model before any run is opened, so that a
+    typo (--optimizer adma) or a bad combination leaves no failed run behind."""
+    from steepest.optim.registry import make_optimizer, make_scheduler
+
+    total = _total_steps(options, examples)
+    try:
+        probe = make_optimizer(options["optimizer"], model, lr=options["lr"],
+                               weight_decay=options["weight_decay"])
+        if options["schedule"] not in ("constant", "none"):
+            make_scheduler(options["schedule"], probe, total_steps=total,
+                           steps_per_epoch=max(1, total // (options["epochs"] or 1)))
+    except (ValueError, TypeError) as error:
+        raise UsageError(str(error)) from None
+
+
+def _total_steps(options: dict[str, Any], examples: int) -> int:
+    """The optimizer steps of the run, as `fit` counts them (validation split held out)."""
+    if options["steps"] is not None:
+        return options["steps"]
+    train = examples - int(round(examples * options["val_split"]))
+    batch = train if options["batch_size"] == "full" else options["batch_size"]
+    batches = -(-train // max(1, batch))
+    return options["epochs"] * -(-batches // options["grad_accumulation"])
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"--checkpoint-dir {folder}: cannot create it "
+                         f"({error.strerror or error})") from None
+
+
+def _new_run_folder(store: Any, run: Any) -> Path:
+    """checkpoints/run-<id> beside the store, or run-<id>-<uuid> if a folder of that name
+    already holds checkpoints (of a run in a store since deleted, say)."""
+    from steepest.train.identity import CHECKPOINT_FILES
+
+    base = store.path.parent.absolute() / "checkpoints"
+    folder = base / f"run-{run.id}"
+    if any((folder / name).exists() for name in CHECKPOINT_FILES):
+        folder = base / f"run-{run.id}-{run.uuid[:8]}"
+    return folder

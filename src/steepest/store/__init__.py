@@ -13,10 +13,12 @@ from steepest.store.runstore import (
     RunStore,
     RunStoreError,
     git_commit,
+    new_uuid,
     resolve_db_path,
 )
 
 __all__ = [
     "DEFAULT_DB", "FLUSH_ROWS", "SCOPES", "STATUSES", "CheckpointRecord", "NotARunStoreError",
-    "Run", "RunRecord", "RunStore", "RunStoreError", "git_commit", "plot_runs", "resolve_db_path",
+    "Run", "RunRecord", "RunStore", "RunStoreError", "git_commit", "new_uuid", "plot_runs",
+    "resolve_db_path",
 ]

@@ -9,6 +9,12 @@ locked is retried with backoff. Each `RunStore` opens its own connection: open o
 Tables: runs (one row per run), metrics (run, scope, step, name) -> value, written with
 INSERT OR REPLACE so a resumed run that logs a step again overwrites it, and checkpoints
 (run, path) -> kind, step.
+
+A run has a stable identity, its UUID, which its checkpoints carry too: `steepest train
+--resume` continues a run only in a store that holds its UUID (the integer id means nothing
+outside its store). A run that began elsewhere is recorded with its origin: "resumed" (the
+same run, recorded here from step N on) or "forked" (a new run branched off another's
+checkpoint at step N).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +39,7 @@ from typing import IO, Any
 
 import numpy as np
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 STATUSES = ("running", "finished", "failed", "diverged", "interrupted")
 SCOPES = ("step", "epoch")
 #: Buffered step rows are written once this many have accumulated.
@@ -53,8 +60,13 @@ CREATE TABLE IF NOT EXISTS runs (
     duration REAL,
     results TEXT,
     steepest_version TEXT,
-    git_commit TEXT
+    git_commit TEXT,
+    uuid TEXT,
+    origin TEXT,
+    origin_uuid TEXT,
+    origin_step INTEGER
 );
+CREATE UNIQUE INDEX IF NOT EXISTS runs_uuid ON runs(uuid);
 CREATE TABLE IF NOT EXISTS metrics (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     scope TEXT NOT NULL,
@@ -82,6 +94,11 @@ class RunStoreError(ValueError):
 class NotARunStoreError(RunStoreError):
     """The file exists but is not a steepest run store: another application's SQLite
     database, an empty file, or not SQLite at all. Nothing was written to it."""
+
+
+def new_uuid() -> str:
+    """A fresh run identity (a random UUID, as text)."""
+    return str(uuid.uuid4())
 
 
 def resolve_db_path(db: str | os.PathLike | None = None) -> Path:
@@ -162,7 +179,9 @@ class CheckpointRecord:
 @dataclass(frozen=True)
 class RunRecord:
     """One run as stored. Times are Unix seconds; duration is seconds of running (a resumed
-    run's segments added up); results is the dict given to `Run.finish`."""
+    run's segments added up); results is the dict given to `Run.finish`. uuid: the run's
+    identity (None only for runs of a store not yet upgraded, read read-only); origin,
+    origin_uuid, origin_step: where a run that began elsewhere came from (see `lineage`)."""
 
     id: int
     kind: str
@@ -177,15 +196,30 @@ class RunRecord:
     steepest_version: str | None
     git_commit: str | None
     checkpoints: tuple[CheckpointRecord, ...] = field(default=())
+    uuid: str | None = None
+    origin: str | None = None
+    origin_uuid: str | None = None
+    origin_step: int | None = None
 
     @property
     def label(self) -> str:
         """"#id name" (or "#id kind" for an unnamed run), as legends and tables show it."""
         return f"#{self.id} {self.name or self.kind}"
 
+    @property
+    def lineage(self) -> str | None:
+        """"resumed from <uuid> at step N" / "forked from <uuid> at step N", or None for a run
+        that began in this store."""
+        if self.origin is None:
+            return None
+        source = self.origin_uuid or "a checkpoint without a run id"
+        return f"{self.origin} from {source} at step {self.origin_step}"
+
 
 _RUN_COLUMNS = ("id, kind, name, status, config, command, started_at, finished_at, duration, "
-                "results, steepest_version, git_commit")
+                "results, steepest_version, git_commit, uuid, origin, origin_uuid, origin_step")
+_COLUMNS_ADDED = {2: ("uuid TEXT", "origin TEXT", "origin_uuid TEXT", "origin_step INTEGER")}
+ORIGINS = ("resumed", "forked")
 
 
 # ---------------------------------------------------------------------------- the store
@@ -316,45 +350,62 @@ class RunStore:
     def _setup(self) -> None:
         self._conn.execute("PRAGMA busy_timeout = 30000")
         try:
-            kind = self._kind(*self._inspect())
+            tables, version, app_id = self._inspect()
+            kind = self._kind(tables, version, app_id)
         except sqlite3.DatabaseError as error:
             if isinstance(error, sqlite3.OperationalError) and _busy(error):
                 raise
             raise self._unusable(error) from None
+        if version > SCHEMA_VERSION:
+            raise RunStoreError(f"{self.path} was written by a newer steepest (schema "
+                                f"{version}, this one reads {SCHEMA_VERSION}); upgrade steepest")
         if self.readonly:
             if kind == "empty":
                 raise NotARunStoreError(f"{self.path} is not a steepest run store (an empty "
                                         f"SQLite database: no runs recorded there)")
             self._conn.execute("PRAGMA query_only = ON")
-        else:
-            if kind == "empty" or self._inspect()[1] < SCHEMA_VERSION:
-                self._write(self._create_or_upgrade)
-            mode = self._retry(lambda: self._conn.execute("PRAGMA journal_mode = WAL")
-                               .fetchone())
-            if mode and str(mode[0]).lower() == "wal":
-                # In WAL mode NORMAL loses no committed data on a crash of the process, only
-                # possibly the last commits on a power cut; it saves an fsync per commit.
-                self._conn.execute("PRAGMA synchronous = NORMAL")
-            self._conn.execute("PRAGMA foreign_keys = ON")
-        self.schema_version = self._retry(
-            lambda: self._conn.execute("PRAGMA user_version").fetchone()[0])
-        if self.schema_version > SCHEMA_VERSION:
-            raise RunStoreError(f"{self.path} was written by a newer steepest (schema "
-                                f"{self.schema_version}, this one reads {SCHEMA_VERSION}); "
-                                f"upgrade steepest")
+            self.schema_version = version
+            return
+        if kind == "empty" or version < SCHEMA_VERSION:
+            self._write(self._create_or_upgrade)
+        mode = self._retry(lambda: self._conn.execute("PRAGMA journal_mode = WAL").fetchone())
+        if mode and str(mode[0]).lower() == "wal":
+            # In WAL mode NORMAL loses no committed data on a crash of the process, only
+            # possibly the last commits on a power cut; it saves an fsync per commit.
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._conn.execute("PRAGMA foreign_keys = ON")
+        self.schema_version = SCHEMA_VERSION
 
     def _create_or_upgrade(self, conn: sqlite3.Connection) -> None:
-        # Looked at again inside the write transaction: another process may have created the
-        # store since, and a file that is not a store must stay untouched.
+        # Looked at again inside the write transaction: another process may have created or
+        # upgraded the store since, and a file that is not a store must stay untouched.
         tables, version, app_id = self._inspect()
         self._kind(tables, version, app_id)
-        if version > SCHEMA_VERSION:
-            return  # reported by _setup
-        for statement in _SCHEMA.split(";"):
-            if statement.strip():
-                conn.execute(statement)
+        if version >= SCHEMA_VERSION:
+            return
+        if version == 0:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+        else:
+            for added in range(version + 1, SCHEMA_VERSION + 1):
+                for column in _COLUMNS_ADDED.get(added, ()):
+                    conn.execute(f"ALTER TABLE runs ADD COLUMN {column}")
+            # Runs recorded before runs had an identity get one now.
+            for (run_id,) in conn.execute("SELECT id FROM runs WHERE uuid IS NULL").fetchall():
+                conn.execute("UPDATE runs SET uuid = ? WHERE id = ?", (new_uuid(), run_id))
+            conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS runs_uuid ON runs(uuid)")
         conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _columns(self) -> str:
+        """The runs columns to select: NULL for those a read-only older store lacks."""
+        if self.schema_version >= SCHEMA_VERSION:
+            return _RUN_COLUMNS
+        missing = {column.split()[0] for version, columns in _COLUMNS_ADDED.items()
+                   if version > self.schema_version for column in columns}
+        return ", ".join(f"NULL AS {name}" if name in missing else name
+                         for name in _RUN_COLUMNS.split(", "))
 
     def _unusable(self, error: sqlite3.Error) -> RunStoreError:
         """The RunStoreError for an SQLite error met on this file."""
@@ -399,9 +450,7 @@ class RunStore:
 
     def _write(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
         """Run `work(connection)` in one short write transaction (retried while locked)."""
-        if self.readonly:
-            raise RunStoreError(f"run store {self.path} was opened read-only; open it with "
-                                f"readonly=False to record runs")
+        self._refuse_if_readonly()
 
         def attempt() -> Any:
             conn = self._conn
@@ -416,6 +465,11 @@ class RunStore:
                 raise
 
         return self._retry(attempt)
+
+    def _refuse_if_readonly(self) -> None:
+        if self.readonly:
+            raise RunStoreError(f"run store {self.path} was opened read-only; open it with "
+                                f"readonly=False to record runs")
 
     def _read(self, sql: str, params: tuple = ()) -> list[tuple]:
         return self._retry(lambda: self._conn.execute(sql, params).fetchall())
@@ -436,12 +490,17 @@ class RunStore:
 
     # ------------------------------------------------------------------ writing
     def start_run(self, config: Mapping[str, Any], *, kind: str = "train",
-                  name: str | None = None, command: str | None = None) -> Run:
+                  name: str | None = None, command: str | None = None,
+                  uuid: str | None = None, origin: str | None = None,
+                  origin_uuid: str | None = None, origin_step: int | None = None) -> Run:
         """Record a new run (status "running") and return it for logging.
 
         config: the run's settings (JSON; odd values are stored as their repr). command: the
         command line; None records this process's (sys.argv). The steepest version and the
         git commit of the working directory (None outside a repository) are recorded too.
+        uuid: the run's identity (default: a new one; ValueError if this store already holds
+        it). origin ("resumed" or "forked"), origin_uuid, origin_step: where a run that began
+        elsewhere comes from.
         """
         from steepest import __version__
 
@@ -449,41 +508,61 @@ class RunStore:
             raise TypeError(f"start_run: config must be a dict, got {type(config).__name__}")
         if not isinstance(kind, str) or not kind:
             raise ValueError(f"start_run: kind must be a non-empty string, got {kind!r}")
+        if origin is not None and origin not in ORIGINS:
+            raise ValueError(f"start_run: origin must be one of {ORIGINS} or None, got "
+                             f"{origin!r}")
+        if origin_step is not None:
+            origin_step = _step_number(origin_step, "start_run: origin_step")
+        run_uuid = new_uuid() if uuid is None else str(uuid)
         if command is None and sys.argv and sys.argv[0]:
             command = shlex.join(sys.argv)
         started = time.time()
         row = (kind, name, "running", _dumps(dict(config)), command, started, __version__,
-               git_commit())
+               git_commit(), run_uuid, origin, origin_uuid, origin_step)
 
         def insert(conn: sqlite3.Connection) -> int:
+            if conn.execute("SELECT 1 FROM runs WHERE uuid = ?", (run_uuid,)).fetchone():
+                raise ValueError(f"start_run: {self.path} already holds run {run_uuid}; "
+                                 f"continue it with open_run")
             cursor = conn.execute(
                 "INSERT INTO runs (kind, name, status, config, command, started_at, "
-                "steepest_version, git_commit) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+                "steepest_version, git_commit, uuid, origin, origin_uuid, origin_step) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
             return int(cursor.lastrowid)
 
-        return Run(self, self._write(insert), started, 0.0)
+        return Run(self, self._write(insert), started, 0.0, run_uuid)
 
-    def open_run(self, run_id: int) -> Run:
-        """Continue logging into an existing run (for --resume): its status becomes "running"
-        again; steps logged again replace the old values."""
+    def open_run(self, run_id: int, *, step: int | None = None,
+                 epoch: int | None = None) -> Run:
+        """Continue logging into an existing run (for --resume).
+
+        Nothing is written until the run logs something or finishes normally: a resume that
+        fails before its first step leaves the record exactly as it was. Then its status
+        becomes "running" again, and metrics the earlier segment logged after `step` / `epoch`
+        (the checkpoint it resumes from) are dropped, to be logged again."""
+        self._refuse_if_readonly()
         record = self.run(run_id)
+        run = Run(self, record.id, time.time(), record.duration or 0.0, record.uuid)
+        run._reopen = (step, epoch)
+        return run
 
-        def reopen(conn: sqlite3.Connection) -> None:
-            conn.execute("UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ?",
-                         (record.id,))
-
-        self._write(reopen)
-        return Run(self, record.id, time.time(), record.duration or 0.0)
+    def find_uuid(self, run_uuid: str) -> RunRecord | None:
+        """The run with this identity, or None if this store does not hold it."""
+        if self.schema_version < SCHEMA_VERSION or not isinstance(run_uuid, str):
+            return None
+        rows = self._read("SELECT id FROM runs WHERE uuid = ?", (run_uuid,))
+        return self.run(rows[0][0]) if rows else None
 
     # ------------------------------------------------------------------ reading
     def _record(self, row: tuple, checkpoints: tuple[CheckpointRecord, ...]) -> RunRecord:
         (run_id, kind, name, status, config, command, started, finished, duration, results,
-         version, commit) = row
+         version, commit, run_uuid, origin, origin_uuid, origin_step) = row
         return RunRecord(
             id=run_id, kind=kind, name=name, status=status, config=json.loads(config),
             command=command, started_at=started, finished_at=finished, duration=duration,
             results=json.loads(results) if results else {}, steepest_version=version,
-            git_commit=commit, checkpoints=checkpoints,
+            git_commit=commit, checkpoints=checkpoints, uuid=run_uuid, origin=origin,
+            origin_uuid=origin_uuid, origin_step=origin_step,
         )
 
     def _checkpoints(self, run_id: int | None = None) -> dict[int, tuple[CheckpointRecord, ...]]:
@@ -498,7 +577,7 @@ class RunStore:
 
     def runs(self, kind: str | None = None) -> list[RunRecord]:
         """All runs (of one kind if given), oldest first."""
-        sql = f"SELECT {_RUN_COLUMNS} FROM runs"
+        sql = f"SELECT {self._columns()} FROM runs"
         params: tuple = ()
         if kind is not None:
             sql, params = sql + " WHERE kind = ?", (kind,)
@@ -509,7 +588,7 @@ class RunStore:
     def run(self, run_id: int) -> RunRecord:
         """The run with this id; ValueError naming the id if there is none."""
         run_id = self._check_id(run_id)
-        rows = self._read(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,))
+        rows = self._read(f"SELECT {self._columns()} FROM runs WHERE id = ?", (run_id,))
         if not rows:
             raise ValueError(f"no run with id {run_id} in {self.path}")
         return self._record(rows[0], self._checkpoints(run_id).get(run_id, ()))
@@ -576,9 +655,12 @@ class Run:
     """
 
     def __init__(self, store: RunStore, run_id: int, segment_start: float,
-                 previous_duration: float) -> None:
+                 previous_duration: float, uuid: str | None = None) -> None:
         self.store = store
         self.id = run_id
+        self.uuid = uuid
+        # (step, epoch) of a run reopened by `RunStore.open_run`, until its first write.
+        self._reopen: tuple[int | None, int | None] | None = None
         self._segment_start = segment_start
         self._previous_duration = previous_duration
         self._rows: list[tuple] = []
@@ -598,7 +680,26 @@ class Run:
         self._add("epoch", _step_number(epoch, "log_epoch: epoch"), metrics)
         self.flush()
 
+    def _activate(self) -> None:
+        """A reopened run's first write: status "running", the old segment's later rows
+        dropped."""
+        if self._reopen is None:
+            return
+        step, epoch = self._reopen
+
+        def reopen(conn: sqlite3.Connection) -> None:
+            conn.execute("UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ?",
+                         (self.id,))
+            for scope, last in (("step", step), ("epoch", epoch)):
+                if last is not None:
+                    conn.execute("DELETE FROM metrics WHERE run_id = ? AND scope = ? AND "
+                                 "step > ?", (self.id, scope, int(last)))
+
+        self.store._write(reopen)
+        self._reopen = None
+
     def _add(self, scope: str, step: int, metrics: Mapping[str, Any]) -> None:
+        self._activate()
         for name, value in metrics.items():
             self._rows.append((self.id, scope, step, name, _metric_value(name, value)))
 
@@ -618,6 +719,7 @@ class Run:
     def add_checkpoint(self, path: str | os.PathLike, kind: str = "last",
                        step: int | None = None) -> None:
         """Note a checkpoint file of this run; the same path again updates its kind and step."""
+        self._activate()
         row = (self.id, os.fspath(path), kind, None if step is None else int(step), time.time())
 
         def insert(conn: sqlite3.Connection) -> None:
@@ -633,6 +735,10 @@ class Run:
             raise ValueError(f"finish: status must be one of {STATUSES[1:]}, got {status!r}")
         if results is not None and not isinstance(results, Mapping):
             raise TypeError(f"finish: results must be a dict, got {type(results).__name__}")
+        if self._reopen is not None and status in ("failed", "interrupted"):
+            self.finished = True  # a resume that never took a step changes nothing
+            return
+        self._activate()
         self.flush()
         now = time.time()
         duration = self._previous_duration + max(0.0, now - self._segment_start)

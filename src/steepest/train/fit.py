@@ -34,7 +34,8 @@ def fit(model: Module, data: Any, *, optimizer: Any = "adam", lr: float | None =
         clip_grad_value: float | None = None, ema_decay: float | None = None,
         early_stopping: int | None = None, restore_best_weights: bool = False,
         checkpoint_dir: str | Path | None = None, checkpoint_every: int | None = None,
-        resume: str | Path | None = None, store: Any = None, run_name: str | None = None,
+        resume: str | Path | None = None, fork: bool = False,
+        extend_schedule: str | None = None, store: Any = None, run_name: str | None = None,
         config: dict[str, Any] | None = None, command: str | None = None,
         progress: bool = True, seed: int = 0, log: Callable[[str], None] | None = print
         ) -> History:
@@ -53,7 +54,14 @@ def fit(model: Module, data: Any, *, optimizer: Any = "adam", lr: float | None =
     early_stopping: patience in epochs (monitoring val_loss, or loss without validation data);
       restore_best_weights loads the best epoch's weights at the end, triggered or not.
     checkpoint_dir: write last.safetensors every epoch (and every `checkpoint_every` steps) and
-      best.safetensors; resume: a checkpoint to continue from, exactly.
+      best.safetensors; never into a folder holding another run's checkpoints.
+    resume: a checkpoint to continue from, exactly: the same run (its UUID) goes on, in the
+      store's record that holds it, else in a new record "resumed from <uuid> at step N". A
+      checkpoint older than the run's latest is refused (RunConflictError); fork=True branches
+      a new run off it instead (new UUID, recorded as "forked from <uuid> at step N").
+    extend_schedule: resuming with more steps than a named schedule was made for needs a
+      choice: "keep-final" (stay at its final rate) or "restart" (the schedule again over the
+      new steps); otherwise ScheduleExtensionError (see `train.extension`).
     store: a `store.RunStore`, a path to one, or True for the default (`runs/steepest.db` or
       $STEEPEST_DB): config, metrics, checkpoints and results are recorded there.
     seed: seeds the data order, augmentation and the validation split (not the model's
@@ -103,10 +111,24 @@ def fit(model: Module, data: Any, *, optimizer: Any = "adam", lr: float | None =
                          "pass them only with an optimizer name")
     steps_per_epoch = -(-len(loader) // grad_accumulation)
     total_steps = steps if steps is not None else epochs * steps_per_epoch
+    from steepest.train.extension import ScheduleSpan, schedule_span
+    from steepest.train.identity import plan_run
+
+    # Which run trains and where it writes: decided (and refused) before anything is written.
+    given_run = store if hasattr(store, "log_step") else None
+    if given_run is None:
+        store = _as_store(store)
+    plan = plan_run(resume, checkpoint_dir, fork=fork, store=store if given_run is None else None,
+                    run_uuid=getattr(given_run, "uuid", None))
     interval = None
+    span_config: dict[str, Any] = {}
     if isinstance(schedule, str):
-        schedule, interval = make_scheduler(schedule, optimizer, total_steps=total_steps,
+        span = schedule_span(schedule, plan.resumed, total_steps, extend_schedule)
+        schedule, interval = make_scheduler(schedule, optimizer, total_steps=span.steps,
                                             steps_per_epoch=steps_per_epoch)
+        if span.how is not None:
+            schedule = ScheduleSpan(schedule, span)
+            span_config = span.config()
 
     callbacks = list(callbacks)
     monitor = "val_loss" if validation is not None else "loss"
@@ -132,12 +154,13 @@ def fit(model: Module, data: Any, *, optimizer: Any = "adam", lr: float | None =
     config.setdefault("batch_size", batch_size)
     config.setdefault("seed", seed)
     config.setdefault("total_steps", total_steps)
-    run = open_run(store, config, resume, run_name, command)
+    config.update(span_config)
+    run = given_run or open_run(store, config, plan, run_name, command)
     trainer = Trainer(model, optimizer, loss_fn=loss_fn, scheduler=schedule,
                       scheduler_interval=interval, callbacks=callbacks,
                       grad_accumulation=grad_accumulation, clip_grad_norm=clip_grad_norm,
                       clip_grad_value=clip_grad_value, ema=ema, progress=progress, run=run,
-                      config=config, log=log, tta=tta)
+                      config=config, log=log, tta=tta, run_uuid=plan.uuid)
     history = trainer.fit(loader, epochs=epochs, steps=steps,
                           validation=validation, test=test, resume=resume)
     history.run_id = getattr(run, "id", None)
@@ -145,26 +168,29 @@ def fit(model: Module, data: Any, *, optimizer: Any = "adam", lr: float | None =
     return history
 
 
-def open_run(store: Any, config: dict[str, Any], resume: Any, name: str | None,
-             command: str | None) -> Any:
-    """The `store.Run` that records this training: the checkpoint's own run when resuming one
-    from the same store, else a new run. store: a Run (used as it is), a RunStore, a path, True
-    (the default store) or None/False (no record)."""
+def _as_store(store: Any) -> Any:
+    """A RunStore from a RunStore, a path, True (the default store), or None/False (none)."""
     if store is None or store is False:
         return None
-    if hasattr(store, "log_step"):  # already a Run
-        return store
     from steepest.store import RunStore, resolve_db_path
 
-    if not isinstance(store, RunStore):
-        store = RunStore(resolve_db_path(None if store is True else store))
-    if resume is not None:
-        from steepest.io import load_checkpoint
+    if isinstance(store, RunStore):
+        return store
+    return RunStore(resolve_db_path(None if store is True else store))
 
-        run_id = load_checkpoint(resume).extra.get("run_id")
-        if run_id is not None:
-            try:
-                return store.open_run(run_id)
-            except ValueError:
-                pass  # the checkpoint came from another store: record a new run
-    return store.start_run(config, kind="train", name=name, command=command)
+
+def open_run(store: Any, config: dict[str, Any], plan: Any, name: str | None,
+             command: str | None) -> Any:
+    """The `store.Run` that records the training `plan` (`identity.plan_run`) decided: the
+    store's own record of the run when it goes on there (nothing is written until its first
+    step), else a new record carrying the run's UUID and origin. store: a RunStore, a path,
+    True (the default store) or None/False (no record)."""
+    store = _as_store(store)
+    if store is None:
+        return None
+    if plan.record_id is not None:
+        resumed = plan.resumed
+        return store.open_run(plan.record_id, step=resumed.step, epoch=resumed.epoch)
+    return store.start_run(config, kind="train", name=name, command=command, uuid=plan.uuid,
+                           origin=plan.origin, origin_uuid=plan.origin_uuid,
+                           origin_step=plan.origin_step)

@@ -87,6 +87,7 @@ class Trainer:
     ema: an `ExponentialMovingAverage`, updated after each step; evaluation then uses the
       averaged weights.
     run: a `store.Run` to record config, metrics, checkpoints and results in the run store.
+    run_uuid: the run's identity, written into its checkpoints (default: the Run's, else new).
     tta: test-time augmentation views (`data.augment.tta_predict`) for the final test metrics.
     """
 
@@ -98,7 +99,7 @@ class Trainer:
                  ema: Any = None, progress: bool = True, run: Any = None,
                  config: dict[str, Any] | None = None, log: Callable[[str], None] | None = print,
                  log_every_epochs: int | None = None, eval_batch_size: int = 1000,
-                 tta: Sequence[Any] | None = None) -> None:
+                 tta: Sequence[Any] | None = None, run_uuid: str | None = None) -> None:
         if not isinstance(grad_accumulation, int) or grad_accumulation < 1:
             raise ValueError(f"grad_accumulation must be a positive integer, got "
                              f"{grad_accumulation!r}")
@@ -119,6 +120,12 @@ class Trainer:
         self.grad_accumulation = grad_accumulation
         self.clip_grad_norm, self.clip_grad_value = clip_grad_norm, clip_grad_value
         self.ema, self.progress, self.run = ema, progress, run
+        # The run's identity, saved in every checkpoint (see train.identity).
+        if run_uuid is None:
+            from steepest.store import new_uuid
+
+            run_uuid = getattr(run, "uuid", None) or new_uuid()
+        self.run_uuid = run_uuid
         self.config = dict(config or {})
         self._log = log
         self.log_every_epochs = log_every_epochs
@@ -207,7 +214,7 @@ class Trainer:
             "history": {k: v for k, v in self.history.state_dict().items() if k != "step_loss"},
             "callbacks": {},
             "loader_seed": getattr(self._loader, "seed", None),
-            "run_id": getattr(self.run, "id", None),
+            "run_uuid": self.run_uuid,
         }
         # Per-step losses as an array: thousands of floats are slow to write as JSON.
         arrays = {"history.step_loss": np.array(self.history.step_loss, dtype=np.float64)}
