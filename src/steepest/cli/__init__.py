@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
 from typing import Any
 
@@ -43,8 +45,30 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    with _blas_threads():
+    with _blas_threads(), _sigterm_as_interrupt():
         return _run(args)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler or `kill` stopping the job), raised where Ctrl-C would be."""
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Any:
+    """While a command runs, SIGTERM stops it as Ctrl-C does: the run is marked interrupted,
+    its last complete checkpoint stays and no temporary file is left behind."""
+    def terminate(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, terminate)
+    except (ValueError, OSError):  # not the main thread, or no SIGTERM here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _blas_threads() -> Any:
@@ -99,6 +123,9 @@ def _run(args: argparse.Namespace) -> int:
     except (UsageError, RunStoreError) as error:  # a store error names the file and the fix
         print(f"steepest: {error}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("steepest: terminated (SIGTERM); the run is marked interrupted", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("steepest: interrupted", file=sys.stderr)
         return 130

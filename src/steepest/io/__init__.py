@@ -9,6 +9,7 @@ from steepest.io.checkpoint import (
     checkpoint_info,
     load_checkpoint,
     load_state_dict,
+    remove_stale_temporaries,
     restore_rng_state,
     save_checkpoint,
     save_state_dict,
@@ -16,6 +17,6 @@ from steepest.io.checkpoint import (
 
 __all__ = [
     "Checkpoint", "CheckpointError", "CheckpointInfo", "atomic_write", "capture_rng_state",
-    "checkpoint_info", "load_checkpoint", "load_state_dict", "restore_rng_state",
-    "save_checkpoint", "save_state_dict",
+    "checkpoint_info", "load_checkpoint", "load_state_dict", "remove_stale_temporaries",
+    "restore_rng_state", "save_checkpoint", "save_state_dict",
 ]

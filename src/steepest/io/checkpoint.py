@@ -22,6 +22,7 @@ import copy
 import json
 import math
 import os
+import re
 import secrets
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -89,6 +90,43 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
         raise
     _fsync_folder(folder)
     return path
+
+
+# atomic_write's temporary files: ".<target name>.<pid>.<8 hex digits>.tmp".
+_TEMPORARY = re.compile(r"^\.(?P<target>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$")
+
+
+def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files that `atomic_write` left in `folder` when its process was
+    killed mid-write (the process that made one is gone); returns their paths.
+
+    A temporary file of a process still running is left alone, as is every other file."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMPORARY.match(entry.name)
+        if match is None or not entry.is_file(follow_symlinks=False):
+            continue
+        pid = int(match["pid"])
+        if pid == os.getpid() or _alive(pid):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # someone else's process, or a number we cannot ask about: keep its file
+    return True
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -218,11 +218,17 @@ class ModelCheckpoint(Callback):
         self._saved_at: tuple[int, int] | None = None
 
     def on_train_begin(self, trainer: Trainer) -> None:
+        from steepest.io import remove_stale_temporaries
+
         try:
             self.dirpath.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise ValueError(f"checkpoint folder {self.dirpath}: cannot create it "
                              f"({error.strerror or error})") from None
+        stale = remove_stale_temporaries(self.dirpath)
+        if stale:
+            trainer.log(f"removed {len(stale)} temporary file(s) that a killed process left in "
+                        f"{self.dirpath}: {', '.join(p.name for p in stale)}")
 
     def on_step_end(self, trainer: Trainer, step: int, logs: dict[str, float]) -> None:
         if self.save_last and self.every_n_steps and step % self.every_n_steps == 0:
