@@ -374,3 +374,20 @@ def test_early_stopping_start_from_epoch_counts_like_keras(small):
     history = fit(_mlp(), (x, y), lr=1e-2, epochs=10, batch_size=100, callbacks=[stopper],
                   **_quiet())
     assert stopper.best_epoch == 3 and history.epoch == [1, 2, 3, 4]
+
+
+def test_a_checkpoint_in_the_legacy_layout_resumes_bit_for_bit():
+    # Written by steepest before the loop was rebuilt (tests/data/make_legacy_checkpoint.py):
+    # arrays split out of the extras by the Trainer itself. Today's code reads it and continues.
+    from legacy_run import LEGACY_CHECKPOINT, legacy_fit
+
+    whole_model, whole = legacy_fit()
+    resumed_model, resumed = legacy_fit(resume=LEGACY_CHECKPOINT, model_seed=5)
+    assert len(whole.step_loss) == 24
+    assert resumed.step_loss == whole.step_loss
+    assert resumed.history == whole.history
+    for name, value in whole_model.state_dict().items():
+        np.testing.assert_array_equal(resumed_model.state_dict()[name], value, err_msg=name)
+    ema_whole, ema_resumed = whole.trainer.ema.state_dict(), resumed.trainer.ema.state_dict()
+    for name, value in ema_whole.items():
+        np.testing.assert_array_equal(ema_resumed[name], value, err_msg=name)
