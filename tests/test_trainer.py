@@ -19,7 +19,6 @@ from steepest.train import (
     GradNormLogger,
     LambdaCallback,
     LearningRateLogger,
-    ReduceLROnPlateau,
     TrainingDiverged,
     fit,
 )
@@ -188,15 +187,42 @@ def test_restore_best_weights_without_triggering(small):
         np.testing.assert_array_equal(value, snapshots[1][name])
 
 
-def test_reduce_lr_on_plateau_callback(small):
-    x, y, _, _ = small
-    plateau = ReduceLROnPlateau(monitor="loss", mode="max", factor=0.5, patience=1)
-    history = fit(_mlp(), (x, y), optimizer="sgd", lr=0.1, epochs=5, batch_size=100,
-                  callbacks=[plateau], **_quiet())
+def test_reduce_lr_on_plateau_follows_the_metric_it_monitors(small):
+    x, y, xt, yt = small
+    model = _mlp()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    plateau = optim.lr_scheduler.ReduceLROnPlateau(opt, monitor="loss", mode="max", factor=0.5,
+                                                   patience=1)
+    history = fit(model, (x, y), optimizer=opt, schedule=plateau, epochs=5, batch_size=100,
+                  validation_data=(xt, yt), **_quiet())
+    # Stepped once per epoch with the training loss (its monitor, though val_loss is logged too).
     # Epoch 1 sets the best and every later one is "worse": PyTorch's rule (more than
-    # `patience` bad epochs) halves the lr at the end of epochs 3 and 5. `lr` is the epoch's own.
-    assert history["lr"] == [0.1, 0.1, 0.1, 0.05, 0.05]
+    # `patience` bad epochs) halves the lr at the end of epochs 3 and 5. `lr` is the rate at the
+    # epoch's end, after its schedule step.
+    assert history["lr"] == [0.1, 0.1, 0.05, 0.05, 0.025]
     assert history.trainer.optimizer.param_groups[0]["lr"] == 0.025
+
+
+def test_plateau_by_name_watches_val_loss_or_else_the_training_loss(small):
+    x, y, xt, yt = small
+    with_val = fit(_mlp(), (x, y), schedule="plateau", epochs=1, batch_size=100,
+                   validation_data=(xt, yt), **_quiet())
+    without = fit(_mlp(), (x, y), schedule="plateau", epochs=1, batch_size=100, **_quiet())
+    assert with_val.trainer.scheduler.monitor == "val_loss"
+    assert without.trainer.scheduler.monitor == "loss"
+    assert with_val.trainer.scheduler.best == with_val["val_loss"][0]
+    assert without.trainer.scheduler.best == without["loss"][0]
+
+
+def test_a_plateau_watching_a_metric_that_is_not_logged_names_it(small):
+    x, y, _, _ = small
+    model = _mlp()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    plateau = optim.lr_scheduler.ReduceLROnPlateau(opt)  # val_loss, but no validation data
+    with pytest.raises(ValueError, match="ReduceLROnPlateau: monitored metric 'val_loss' is not "
+                                         "logged; available: accuracy, loss"):
+        fit(model, (x, y), optimizer=opt, schedule=plateau, epochs=1, batch_size=100,
+            **_quiet())
 
 
 def test_monitoring_a_metric_that_is_not_logged_names_it(small):

@@ -181,6 +181,13 @@ class LRScheduler:
     # attributes that are not part of the saved state
     _NOT_STATE: tuple[str, ...] = ("optimizer",)
 
+    # How a trainer drives a scheduler (the one protocol `train.Trainer` follows, for any
+    # object with `step()`): call `step()` after every optimizer step (interval "step") or at
+    # the end of every epoch ("epoch"), and, when `monitor` names a logged metric, pass its
+    # value: `step(logs[monitor])`.
+    interval = "step"
+    monitor: str | None = None
+
     def __init__(self, optimizer: Any, last_epoch: int = -1) -> None:
         owner = type(self).__name__
         _check_optimizer(owner, optimizer)
@@ -968,13 +975,23 @@ class ReduceLROnPlateau(LRScheduler):
     again. min_lr: a floor (a number or one per param group); a reduction smaller than eps is
     skipped. The same state machine as PyTorch's, step for step. It does not write
     "initial_lr" (nor does PyTorch's), and has no closed form.
+    monitor (steepest's, not PyTorch's): the logged metric a trainer steps it with, once per
+    epoch (default "val_loss", as Keras's ReduceLROnPlateau callback; `fit` gives "loss" when
+    there is no validation data). Stepped by hand, `step(value)` takes any number.
     """
+
+    interval = "epoch"
+    _NOT_STATE = ("optimizer", "monitor")  # monitor is how it is driven, not its state
 
     def __init__(self, optimizer: Any, mode: str = "min", factor: float = 0.1,
                  patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
-                 cooldown: int = 0, min_lr: float | Sequence[float] = 0, eps: float = 1e-8) -> None:
+                 cooldown: int = 0, min_lr: float | Sequence[float] = 0, eps: float = 1e-8,
+                 monitor: str = "val_loss") -> None:
         owner = "ReduceLROnPlateau"
         _check_optimizer(owner, optimizer)
+        if not isinstance(monitor, str) or not monitor:
+            raise ValueError(f"{owner}: monitor must name a logged metric such as 'val_loss', "
+                             f"got {monitor!r}")
         check_choice(owner, "mode", mode, ("min", "max"))
         check_choice(owner, "threshold_mode", threshold_mode, ("rel", "abs"))
         check_real(owner, "factor", factor, low=0.0, high=1.0, high_inclusive=False)
@@ -991,6 +1008,7 @@ class ReduceLROnPlateau(LRScheduler):
         for value in self.min_lrs:
             check_real(owner, "min_lr", value, low=0.0)
         self.optimizer = optimizer
+        self.monitor = monitor
         self.mode = mode
         self.factor = factor
         self.patience = patience

@@ -135,13 +135,15 @@ def _warmup_cosine(optimizer: Any, total_steps: int, options: dict[str, Any]):
 
 
 def make_scheduler(name: str, optimizer: Any, *, total_steps: int, steps_per_epoch: int,
-                   **options: Any) -> tuple[Any, str]:
+                   monitor: str | None = None, **options: Any) -> tuple[Any, str]:
     """A learning-rate scheduler by name and when to step it: (scheduler, interval).
 
     name: one of `SCHEDULES` (recipes in the module docstring). total_steps: optimizer steps in
-    the whole run; steps_per_epoch: optimizer steps per epoch. interval "step": call
-    `scheduler.step()` after every `optimizer.step()`; "epoch" (plateau):
-    `scheduler.step(val_loss)` once per epoch. options override the recipe's arguments.
+    the whole run; steps_per_epoch: optimizer steps per epoch. interval (the scheduler's own
+    `interval`) "step": call `scheduler.step()` after every `optimizer.step()`; "epoch"
+    (plateau): `scheduler.step(logs[scheduler.monitor])` once per epoch. monitor: the logged
+    metric a schedule that watches one follows (plateau; default its own, "val_loss").
+    options override the recipe's arguments.
     Build it after the optimizer's param groups are final: per-group learning rates are each
     scheduled from their own value.
     """
@@ -171,9 +173,13 @@ def make_scheduler(name: str, optimizer: Any, *, total_steps: int, steps_per_epo
             "step_size_up": max(1, min(4 * steps_per_epoch, total_steps // 2)),
             "cycle_momentum": _cycle_momentum(optimizer)}),
     }
-    interval = "epoch" if key == "plateau" else "step"
     if key == "warmup-cosine":
-        return _warmup_cosine(optimizer, total_steps, options), interval
+        scheduler = _warmup_cosine(optimizer, total_steps, options)
+        return scheduler, scheduler.interval
     cls, defaults = builders[key]
     _check_options(where, cls, options)
-    return cls(optimizer, **_with(defaults(), options)), interval
+    recipe = _with(defaults(), options)
+    if monitor is not None and "monitor" in inspect.signature(cls).parameters:
+        recipe.setdefault("monitor", monitor)
+    scheduler = cls(optimizer, **recipe)
+    return scheduler, scheduler.interval

@@ -1,9 +1,11 @@
 """Callbacks: small objects the `Trainer` calls at fixed points of the loop (Keras's hooks).
 
-Order inside one optimizer step: forward, loss, backward, `on_after_backward` (gradients are
-there, before clipping), clipping, optimizer step, scheduler step, `on_step_end`.
+Order inside one optimizer step (the seams of `train.loop`): forward_backward of each batch,
+reduce_gradients, `on_after_backward` (gradients are there, before clipping), apply_update
+(clipping, optimizer step), scheduler step, EMA, `on_step_end`.
 At the end of an epoch: metrics, then `on_epoch_end(trainer, epoch, logs)`, where `logs` holds
-loss, accuracy, lr and, when there is validation data, val_loss and val_accuracy; then
+loss, the task's metrics (accuracy; mae, rmse, r2 for regression), lr and, when there is
+validation data, val_loss and val_<metric>; then
 `on_epoch_saved`, where checkpoints are written, once every callback has updated its state.
 When the loop ends: `on_loop_end` (the state a resume continues from: checkpoints are written
 here), then `on_train_end` (where EarlyStopping may restore the best weights).
@@ -45,12 +47,27 @@ class Callback:
         pass
 
 
+# Metrics where larger is better, whatever the task (monitors in mode "auto" maximise them).
+_HIGHER_IS_BETTER = ("acc", "accuracy", "r2")
+
+
 def _resolve_mode(owner: str, mode: str, monitor: str) -> str:
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"{owner}: mode must be 'auto', 'min' or 'max', got {mode!r}")
     if mode == "auto":
-        return "max" if "acc" in monitor else "min"
+        name = monitor.removeprefix("val_").removeprefix("test_")
+        return "max" if name in _HIGHER_IS_BETTER or "acc" in name else "min"
     return mode
+
+
+def logged_value(owner: str, logs: dict[str, float], monitor: str) -> float:
+    """logs[monitor] as a float, or a ValueError naming what is logged instead."""
+    if monitor not in logs:
+        raise ValueError(
+            f"{owner}: monitored metric {monitor!r} is not logged; available: "
+            f"{', '.join(sorted(logs))} (validation metrics need validation data)"
+        )
+    return float(logs[monitor])
 
 
 class _Monitor:
@@ -65,12 +82,7 @@ class _Monitor:
         self.best: float | None = None
 
     def value(self, logs: dict[str, float]) -> float:
-        if self.monitor not in logs:
-            raise ValueError(
-                f"{self.owner}: monitored metric {self.monitor!r} is not logged; available: "
-                f"{', '.join(sorted(logs))} (validation metrics need validation data)"
-            )
-        return float(logs[self.monitor])
+        return logged_value(self.owner, logs, self.monitor)
 
     def improved(self, value: float) -> bool:
         if math.isnan(value):
@@ -151,47 +163,6 @@ def _evaluated_weights(trainer: Trainer) -> dict[str, np.ndarray]:
         with trainer.ema.average_parameters():
             return copy.deepcopy(trainer.model.state_dict())
     return copy.deepcopy(trainer.model.state_dict())
-
-
-class ReduceLROnPlateau(Callback):
-    """Multiply the learning rate by `factor` when `monitor` stops improving (per epoch).
-
-    A thin wrapper over `optim.lr_scheduler.ReduceLROnPlateau`, fed the monitored metric at the
-    end of every epoch; the arguments are PyTorch's.
-    """
-
-    def __init__(self, monitor: str = "val_loss", mode: str = "auto", factor: float = 0.1,
-                 patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
-                 cooldown: int = 0, min_lr: float = 0.0, eps: float = 1e-8) -> None:
-        self.monitor = monitor
-        self.mode = _resolve_mode("ReduceLROnPlateau", mode, monitor)
-        self._options = dict(mode=self.mode, factor=factor, patience=patience,
-                             threshold=threshold, threshold_mode=threshold_mode,
-                             cooldown=cooldown, min_lr=min_lr, eps=eps)
-        self.scheduler = None
-        self._pending_state: dict[str, Any] | None = None
-
-    def on_train_begin(self, trainer: Trainer) -> None:
-        from steepest.optim.lr_scheduler import ReduceLROnPlateau as Plateau
-
-        self.scheduler = Plateau(trainer.optimizer, **self._options)
-        if self._pending_state is not None:
-            self.scheduler.load_state_dict(self._pending_state)
-
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
-        if self.monitor not in logs:
-            raise ValueError(f"ReduceLROnPlateau: monitored metric {self.monitor!r} is not "
-                             f"logged; available: {', '.join(sorted(logs))}")
-        self.scheduler.step(float(logs[self.monitor]))
-
-    def state_dict(self) -> dict[str, Any]:
-        return {} if self.scheduler is None else self.scheduler.state_dict()
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        if state:
-            self._pending_state = state
-            if self.scheduler is not None:
-                self.scheduler.load_state_dict(state)
 
 
 class ModelCheckpoint(Callback):

@@ -19,12 +19,19 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
 
 
-def check_training_state(checkpoint: Any, batches_per_epoch: int) -> None:
+def _total(value: Any) -> bool:
+    """A running sum: a number, or a float array of them (one per output)."""
+    return _number(value) or (isinstance(value, np.ndarray) and value.dtype.kind == "f")
+
+
+def check_training_state(checkpoint: Any, extra: Mapping[str, Any], batches_per_epoch: int,
+                         task_sums: Mapping[str, Any]) -> None:
     """Raise CheckpointError naming the field if the trainer's part of `checkpoint` (a
-    `steepest.io.Checkpoint` written by `Trainer.save_checkpoint`) is malformed: where the
-    epoch stands, the running sums, the history, the per-step losses and the RNG state."""
+    `steepest.io.Checkpoint` written by `Trainer.save_checkpoint`, its extras `extra` in
+    today's layout) is malformed: where the epoch stands, the running sums (those of the
+    task, `task_sums` as `Task.zero_sums()` gives them), the history, the per-step losses and
+    the RNG state."""
     where = str(checkpoint.path) if checkpoint.path is not None else "checkpoint"
-    extra, arrays = checkpoint.extra, checkpoint.arrays
 
     def bad(field: str, problem: str) -> CheckpointError:
         return CheckpointError(f"{where}: malformed training state: {field} {problem}")
@@ -36,10 +43,14 @@ def check_training_state(checkpoint: Any, batches_per_epoch: int) -> None:
     if not _count(batch) or batch > batches_per_epoch:
         raise bad("batch", f"must be a batch index in 0..{batches_per_epoch}, got {batch!r}")
     sums = extra["epoch_sums"]
-    if not isinstance(sums, Mapping) or set(sums) != {"loss", "correct", "count", "batches"}:
-        raise bad("epoch_sums", "must hold loss, correct, count and batches")
-    if not _number(sums["loss"]) or not all(_count(sums[k]) for k in ("correct", "count",
-                                                                       "batches")):
+    expected = {"loss", "batches", *task_sums}
+    if not isinstance(sums, Mapping) or set(sums) != expected:
+        got = sorted(sums) if isinstance(sums, Mapping) else type(sums).__name__
+        raise bad("epoch_sums", f"must hold {', '.join(sorted(expected))} (the sums of this "
+                                f"run's task), got {got}")
+    counts = ["batches", *(k for k, v in task_sums.items() if isinstance(v, int))]
+    totals = ["loss", *(k for k, v in task_sums.items() if not isinstance(v, int))]
+    if not all(_count(sums[k]) for k in counts) or not all(_total(sums[k]) for k in totals):
         raise bad("epoch_sums", f"must be numbers, got {dict(sums)!r}")
     history = extra["history"]
     if not isinstance(history, Mapping) or not isinstance(history.get("history"), Mapping) \
@@ -50,7 +61,7 @@ def check_training_state(checkpoint: Any, batches_per_epoch: int) -> None:
     for name, values in history["history"].items():
         if not isinstance(values, list) or not all(_number(v) for v in values):
             raise bad("history", f"{name!r} must be a list of numbers")
-    losses = arrays.get("history.step_loss")
+    losses = history.get("step_loss")
     if not isinstance(losses, np.ndarray) or losses.ndim != 1 or losses.dtype.kind != "f":
         raise bad("history.step_loss", "must be a 1-D float array")
     state = checkpoint.rng_states.get("default")

@@ -29,7 +29,7 @@ def fit(model: Module, data: Any, *, optimizer: Any = "adam", lr: float | None =
         steps: int | None = None, batch_size: int | None = 100, shuffle: bool = True,
         drop_last: bool = False, validation_split: float = 0.0, validation_data: Any = None,
         test_data: Any = None, augment: Callable | None = None, tta: Any = None,
-        loss_fn: Callable | None = None, callbacks: Iterable[Callback] = (),
+        task: Any = None, loss_fn: Callable | None = None, callbacks: Iterable[Callback] = (),
         grad_accumulation: int = 1, clip_grad_norm: float | None = None,
         clip_grad_value: float | None = None, ema_decay: float | None = None,
         early_stopping: int | None = None, restore_best_weights: bool = False,
@@ -37,7 +37,8 @@ def fit(model: Module, data: Any, *, optimizer: Any = "adam", lr: float | None =
         resume: str | Path | None = None, fork: bool = False,
         extend_schedule: str | None = None, store: Any = None, run_name: str | None = None,
         config: dict[str, Any] | None = None, command: str | None = None,
-        progress: bool = True, seed: int = 0, log: Callable[[str], None] | None = print
+        progress: bool = True, seed: int = 0, log: Callable[[str], None] | None = print,
+        reduce_gradients: Callable | None = None, apply_update: Callable | None = None
         ) -> History:
     """Train `model` on `data` and return its History.
 
@@ -48,6 +49,8 @@ def fit(model: Module, data: Any, *, optimizer: Any = "adam", lr: float | None =
     schedule: a name from `optim.SCHEDULES` or a scheduler object built on that optimizer.
     epochs / steps: how long (steps count optimizer steps); the default is 10 epochs.
     batch_size: None is full-batch gradient descent, 1 stochastic, n mini-batch.
+    task: "classification" (the default: cross-entropy and accuracy), "regression" (mean
+      squared error; mae, rmse, r2) or a `train.tasks.Task`; loss_fn replaces its loss.
     tta: views for test-time augmentation (`data.augment.TTA_VIEWS`, e.g. ("identity",
       "hflip")): the final test metrics then also give test_tta_loss and test_tta_accuracy.
     validation_split: the fraction of the training data held out (seeded) as val_*.
@@ -66,6 +69,8 @@ def fit(model: Module, data: Any, *, optimizer: Any = "adam", lr: float | None =
       $STEEPEST_DB): config, metrics, checkpoints and results are recorded there.
     seed: seeds the data order, augmentation and the validation split (not the model's
       initialisation: seed that with `steepest.manual_seed` before building the model).
+    reduce_gradients / apply_update: the training loop's seams (`train.loop`), for a
+      distributed runner; None trains in this process.
     """
     from steepest.data import DataLoader, Split, train_val_split
     from steepest.optim.registry import make_optimizer, make_scheduler
@@ -120,18 +125,19 @@ def fit(model: Module, data: Any, *, optimizer: Any = "adam", lr: float | None =
         store = _as_store(store)
     plan = plan_run(resume, checkpoint_dir, fork=fork, store=store if given_run is None else None,
                     run_uuid=getattr(given_run, "uuid", None))
+    # What checkpoints, early stopping and a plateau schedule watch.
+    monitor = "val_loss" if validation is not None else "loss"
     interval = None
     span_config: dict[str, Any] = {}
     if isinstance(schedule, str):
         span = schedule_span(schedule, plan.resumed, total_steps, extend_schedule)
         schedule, interval = make_scheduler(schedule, optimizer, total_steps=span.steps,
-                                            steps_per_epoch=steps_per_epoch)
+                                            steps_per_epoch=steps_per_epoch, monitor=monitor)
         if span.how is not None:
             schedule = ScheduleSpan(schedule, span)
             span_config = span.config()
 
     callbacks = list(callbacks)
-    monitor = "val_loss" if validation is not None else "loss"
     # Checkpoints before early stopping: `last` is saved before the best weights are restored.
     if checkpoint_dir is not None:
         callbacks.append(ModelCheckpoint(checkpoint_dir, monitor=monitor,
@@ -156,11 +162,12 @@ def fit(model: Module, data: Any, *, optimizer: Any = "adam", lr: float | None =
     config.setdefault("total_steps", total_steps)
     config.update(span_config)
     run = given_run or open_run(store, config, plan, run_name, command)
-    trainer = Trainer(model, optimizer, loss_fn=loss_fn, scheduler=schedule,
+    trainer = Trainer(model, optimizer, task=task, loss_fn=loss_fn, scheduler=schedule,
                       scheduler_interval=interval, callbacks=callbacks,
                       grad_accumulation=grad_accumulation, clip_grad_norm=clip_grad_norm,
                       clip_grad_value=clip_grad_value, ema=ema, progress=progress, run=run,
-                      config=config, log=log, tta=tta, run_uuid=plan.uuid)
+                      config=config, log=log, tta=tta, run_uuid=plan.uuid,
+                      reduce_gradients=reduce_gradients, apply_update=apply_update)
     history = trainer.fit(loader, epochs=epochs, steps=steps,
                           validation=validation, test=test, resume=resume)
     history.run_id = getattr(run, "id", None)

@@ -2,6 +2,8 @@
 reliable tool: metrics, validation, callbacks, checkpoints that resume bit for bit, a progress
 bar, and a record in the run store.
 
+Each optimizer step goes through the seams of `train.loop.TrainingLoop`: forward_backward of
+each batch, reduce_gradients, apply_update; what is learnt and reported is a `train.tasks.Task`.
 One optimizer *step* consumes `grad_accumulation` batches; `steps` and schedules count optimizer
 steps. Epoch e (0-based) visits the loader's batches in the order `DataLoader.epoch_batches(e)`
 gives, which depends only on the loader's seed and e; together with the saved RNG state this is
@@ -18,11 +20,17 @@ from typing import Any
 
 import numpy as np
 
-import steepest.nn.functional as F
-from steepest.autograd.grad_mode import no_grad
 from steepest.nn.module import Module
 from steepest.tensor import Tensor
-from steepest.train.callbacks import Callback
+from steepest.train.callbacks import Callback, logged_value
+from steepest.train.loop import (
+    ApplyUpdate,
+    NonFiniteLoss,
+    ReduceGradients,
+    TrainingLoop,
+    evaluate,
+)
+from steepest.train.tasks import Classification
 
 
 class TrainingDiverged(RuntimeError):
@@ -32,9 +40,10 @@ class TrainingDiverged(RuntimeError):
 class History:
     """What `fit` returns, as Keras's: `history[name]` is one value per epoch.
 
-    Keys: loss, accuracy (training batches, mean over the epoch), lr (group 0 at the epoch's end),
-    val_loss / val_accuracy with validation data, test_loss / test_accuracy with test data.
-    `step_loss` holds every optimizer step's training loss; `test` the final test metrics.
+    Keys: loss (training batches, mean over the epoch), the task's metrics over the epoch's
+    batches (accuracy; mae, rmse, r2 for regression), lr (group 0 at the epoch's end), val_* with
+    validation data, test_* with test data. `step_loss` holds every optimizer step's training
+    loss; `test` the final test metrics.
     """
 
     def __init__(self) -> None:
@@ -52,46 +61,39 @@ class History:
         return self.history[name]
 
     def state_dict(self) -> dict[str, Any]:
-        return {"history": self.history, "epoch": self.epoch, "step_loss": self.step_loss}
+        # Per-step losses as an array: thousands of floats are slow to write as JSON.
+        return {"history": self.history, "epoch": self.epoch,
+                "step_loss": np.array(self.step_loss, dtype=np.float64)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.history = {k: list(v) for k, v in state["history"].items()}
         self.epoch = list(state["epoch"])
-        self.step_loss = list(state["step_loss"])
-
-
-def _targets(y: Any) -> Any:
-    # Class indices go to the loss as a NumPy array: cross-entropy's lean path takes arrays.
-    if isinstance(y, Tensor) and not y.requires_grad and y.data.dtype.kind in "iu":
-        return y.data
-    return y
-
-
-def _correct(logits: np.ndarray, y: Any) -> int:
-    labels = y.data if isinstance(y, Tensor) else np.asarray(y)
-    if labels.ndim == 2:  # soft targets (mixup): the class with the largest weight
-        labels = labels.argmax(axis=1)
-    return int((logits.argmax(axis=1) == labels).sum())
+        self.step_loss = np.asarray(state["step_loss"], dtype=np.float64).tolist()
 
 
 class Trainer:
     """Train `model` with `optimizer` on a DataLoader.
 
-    loss_fn(logits, targets) -> scalar Tensor (default: cross-entropy).
-    scheduler: an `optim.lr_scheduler` object, stepped after every optimizer step
-      (`scheduler_interval="step"`) or at the end of every epoch (`"epoch"`; a
-      ReduceLROnPlateau is then given the monitored metric, val_loss if there is validation data,
-      else the training loss).
+    task: a `train.tasks.Task` or its name, "classification" (the default) or "regression": the
+      loss and the metrics. loss_fn(outputs, targets) -> scalar Tensor replaces the task's loss
+      (default: cross-entropy for classification, mean squared error for regression).
+    scheduler: an `optim.lr_scheduler` object (or any object with `step()`), driven by the
+      scheduler protocol: stepped after every optimizer step or at the end of every epoch, as
+      its `interval` says ("step" if it has none; `scheduler_interval` overrides it), and given
+      `logs[scheduler.monitor]` when it has a monitor (ReduceLROnPlateau).
     grad_accumulation: batches whose gradients are averaged into one optimizer step.
     clip_grad_norm / clip_grad_value: clip before each step (`nn.utils.clip_grad_*_`).
     ema: an `ExponentialMovingAverage`, updated after each step; evaluation then uses the
       averaged weights.
     run: a `store.Run` to record config, metrics, checkpoints and results in the run store.
     run_uuid: the run's identity, written into its checkpoints (default: the Run's, else new).
-    tta: test-time augmentation views (`data.augment.tta_predict`) for the final test metrics.
+    tta: test-time augmentation views (`data.augment.tta_predict`) for the final test metrics
+      (classification only).
+    reduce_gradients / apply_update: the seams of `train.loop` (default: one process, the
+      optimizer steps here); a distributed runner passes its own.
     """
 
-    def __init__(self, model: Module, optimizer: Any, *,
+    def __init__(self, model: Module, optimizer: Any, *, task: Any = None,
                  loss_fn: Callable[[Tensor, Any], Tensor] | None = None,
                  scheduler: Any = None, scheduler_interval: str | None = None,
                  callbacks: Iterable[Callback] = (), grad_accumulation: int = 1,
@@ -99,26 +101,28 @@ class Trainer:
                  ema: Any = None, progress: bool = True, run: Any = None,
                  config: dict[str, Any] | None = None, log: Callable[[str], None] | None = print,
                  log_every_epochs: int | None = None, eval_batch_size: int = 1000,
-                 tta: Sequence[Any] | None = None, run_uuid: str | None = None) -> None:
+                 tta: Sequence[Any] | None = None, run_uuid: str | None = None,
+                 reduce_gradients: ReduceGradients | None = None,
+                 apply_update: ApplyUpdate | None = None) -> None:
         if not isinstance(grad_accumulation, int) or grad_accumulation < 1:
             raise ValueError(f"grad_accumulation must be a positive integer, got "
                              f"{grad_accumulation!r}")
-        for name, value in (("clip_grad_norm", clip_grad_norm),
-                            ("clip_grad_value", clip_grad_value)):
-            if value is not None and not value > 0:
-                raise ValueError(f"{name} must be a positive number or None, got {value!r}")
         if scheduler_interval is None:
-            plateau = type(scheduler).__name__ == "ReduceLROnPlateau"
-            scheduler_interval = "epoch" if plateau else "step"
+            scheduler_interval = getattr(scheduler, "interval", "step")
         if scheduler_interval not in ("step", "epoch"):
             raise ValueError(f"scheduler_interval must be 'step' or 'epoch', got "
                              f"{scheduler_interval!r}")
+        self.loop = TrainingLoop(model, optimizer, task, loss_fn=loss_fn,
+                                 clip_grad_norm=clip_grad_norm, clip_grad_value=clip_grad_value,
+                                 reduce_gradients=reduce_gradients, apply_update=apply_update)
+        self.task = self.loop.task
+        if tta and not isinstance(self.task, Classification):
+            raise ValueError(f"tta: test-time augmentation averages class probabilities; the "
+                             f"task is {self.task.name}")
         self.model, self.optimizer = model, optimizer
-        self.loss_fn = loss_fn or F.cross_entropy
         self.scheduler, self.scheduler_interval = scheduler, scheduler_interval
         self.callbacks = list(callbacks)
         self.grad_accumulation = grad_accumulation
-        self.clip_grad_norm, self.clip_grad_value = clip_grad_norm, clip_grad_value
         self.ema, self.progress, self.run = ema, progress, run
         # The run's identity, saved in every checkpoint (see train.identity).
         if run_uuid is None:
@@ -135,7 +139,7 @@ class Trainer:
         self.epoch = 0          # epochs completed
         self.step = 0           # optimizer steps taken
         self.batch = 0          # batches of the current epoch already consumed
-        self._epoch_sums = {"loss": 0.0, "correct": 0, "count": 0, "batches": 0}
+        self._epoch_sums = self._zero_sums()
         self.stop_training = False
         self.last_checkpoint: Path | None = None
         self._loader: Any = None
@@ -153,30 +157,20 @@ class Trainer:
     def _lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])
 
+    def _zero_sums(self) -> dict[str, Any]:
+        return {"loss": 0.0, "batches": 0, **self.task.zero_sums()}
+
     # ---- evaluation ------------------------------------------------------------------------
     def evaluate(self, data: Any) -> dict[str, float]:
-        """Mean loss and accuracy over `data` ((x, y) arrays or a DataLoader), in eval mode,
-        without a graph, with the EMA weights when there is an EMA."""
+        """Mean loss and the task's metrics over `data` ((x, y) arrays or a DataLoader), in eval
+        mode, without a graph, with the EMA weights when there is an EMA."""
         if self.ema is not None:
             with self.ema.average_parameters():
                 return self._evaluate(data)
         return self._evaluate(data)
 
     def _evaluate(self, data: Any) -> dict[str, float]:
-        was_training = self.model.training
-        self.model.eval()
-        total_loss, correct, count = 0.0, 0, 0
-        with no_grad():
-            for x, y in _eval_batches(data, self.eval_batch_size):
-                logits = self.model(x)
-                n = len(logits.data)
-                total_loss += float(self.loss_fn(logits, _targets(y)).item()) * n
-                correct += _correct(logits.data, y)
-                count += n
-        self.model.train(was_training)
-        if count == 0:
-            raise ValueError("evaluate: the data is empty")
-        return {"loss": total_loss / count, "accuracy": correct / count}
+        return evaluate(self.model, self.task, data, self.eval_batch_size)
 
     def _evaluate_tta(self, test: tuple[np.ndarray, np.ndarray]) -> dict[str, float]:
         from steepest.data.augment import evaluate_tta
@@ -207,31 +201,23 @@ class Trainer:
         if self.run is not None:  # the steps up to this checkpoint are never logged again
             self.run.flush()
 
+        # Arrays anywhere in `extra` (step losses, EMA weights, a callback's best weights) are
+        # stored as tensors by steepest.io; the rest is JSON.
         extra = {
             "kind": kind,
             "batch": self.batch,
             "epoch_sums": dict(self._epoch_sums),
-            "history": {k: v for k, v in self.history.state_dict().items() if k != "step_loss"},
-            "callbacks": {},
+            "history": self.history.state_dict(),
+            "callbacks": {key: callback.state_dict() for key, callback in self._callback_keys()},
+            "ema": self.ema.state_dict() if self.ema is not None else None,
             "loader_seed": getattr(self._loader, "seed", None),
             "run_uuid": self.run_uuid,
         }
-        # Per-step losses as an array: thousands of floats are slow to write as JSON.
-        arrays = {"history.step_loss": np.array(self.history.step_loss, dtype=np.float64)}
-        for key, callback in self._callback_keys():
-            extra["callbacks"][key] = _split_arrays(callback.state_dict(), f"callback.{key}",
-                                                    arrays)
-        if self.ema is not None:
-            for name, value in self.ema.state_dict().items():
-                if isinstance(value, np.ndarray):
-                    arrays[f"ema.{name}"] = value
-                else:
-                    extra.setdefault("ema", {})[name] = value
         path = save_checkpoint(
             path, model=self.model, optimizer=self.optimizer,
             scheduler=self.scheduler,
             epoch=self.epoch, step=self.step, config=self.config,
-            rng_states={"default": capture_rng_state()}, extra=extra, arrays=arrays,
+            rng_states={"default": capture_rng_state()}, extra=extra,
         )
         self.last_checkpoint = Path(path)
         if self.run is not None:
@@ -244,17 +230,17 @@ class Trainer:
         from steepest.train.checks import check_training_state
 
         checkpoint = load_checkpoint(path)
-        check_training_state(checkpoint, len(self._loader))  # before anything is set
-        extra = checkpoint.extra
+        extra = _upgrade_legacy_extra(checkpoint)
+        # Before anything is set.
+        check_training_state(checkpoint, extra, len(self._loader), self.task.zero_sums())
         saved_seed, seed = extra.get("loader_seed"), getattr(self._loader, "seed", None)
         if saved_seed is not None and seed is not None and saved_seed != seed:
             raise ValueError(f"{path}: the checkpoint was written with data seed {saved_seed}, "
                              f"this run uses {seed}; resume with the same --seed")
         checkpoint.restore(self.model, self.optimizer, self.scheduler)
         self.epoch, self.step, self.batch = checkpoint.epoch, checkpoint.step, extra["batch"]
-        self._epoch_sums = dict(extra["epoch_sums"])
-        self.history.load_state_dict(
-            {**extra["history"], "step_loss": checkpoint.arrays["history.step_loss"].tolist()})
+        self._epoch_sums = {**self._zero_sums(), **extra["epoch_sums"]}
+        self.history.load_state_dict(extra["history"])
         if self.history.epoch and self.history.epoch[-1] > self.epoch:
             # The record of an epoch cut short: it is recorded again when the epoch completes.
             self.history.epoch.pop()
@@ -263,17 +249,16 @@ class Trainer:
         saved_callbacks = dict(extra.get("callbacks", {}))
         for key, callback in self._callback_keys():
             if key in saved_callbacks:
-                callback.load_state_dict(_join_arrays(saved_callbacks.pop(key),
-                                                      checkpoint.arrays))
+                callback.load_state_dict(saved_callbacks.pop(key))
             elif callback.state_dict():
                 self.log(f"resume: {path} has no state for callback {key}; it starts afresh")
         for key in saved_callbacks:
             self.log(f"resume: the state of callback {key} in {path} is not used by this run")
         if self.ema is not None:
-            state = dict(extra.get("ema", {}))
-            state.update({k[len("ema."):]: v for k, v in checkpoint.arrays.items()
-                          if k.startswith("ema.")})
-            self.ema.load_state_dict(state)
+            if extra.get("ema") is None:
+                raise ValueError(f"{path}: the checkpoint has no EMA of the weights; resume "
+                                 f"without --ema, or start a new run")
+            self.ema.load_state_dict(extra["ema"])
         restore_rng_state(checkpoint.rng_states["default"])
         self.last_checkpoint = Path(path)
 
@@ -328,7 +313,7 @@ class Trainer:
                 complete = self.batch >= batches_per_epoch
                 logs = self._end_epoch(validation, test, complete)
                 if not complete or self.epoch % every == 0 or self.stop_training:
-                    self.log(_epoch_line(self.epoch + (not complete), logs))
+                    self.log(_epoch_line(self.epoch + (not complete), logs, self.task))
             status = "finished"
         except TrainingDiverged:
             status = "diverged"
@@ -365,25 +350,23 @@ class Trainer:
         for callback in self.callbacks:
             callback.on_epoch_begin(self, self.epoch)
         sums = self._epoch_sums
+        loop, task = self.loop, self.task
         group_loss = 0.0
         for b, (x, y) in enumerate(train.epoch_batches(self.epoch, start=self.batch),
                                    start=self.batch):
             group_start = b - b % k
             group_size = min(k, batches_per_epoch - group_start)
             if b == group_start:
-                self.optimizer.zero_grad()
+                loop.zero_grad()
                 group_loss = 0.0
-            logits = self.model(x)
-            loss = self.loss_fn(logits, _targets(y))
-            value = float(loss.item())
-            if not math.isfinite(value):
-                self._diverged(value, b)
-            (loss if group_size == 1 else loss * (1.0 / group_size)).backward()
+            try:
+                value, outputs = loop.forward_backward(x, y, scale=1.0 / group_size)
+            except NonFiniteLoss as error:
+                self._diverged(error.loss, b)
             group_loss += value / group_size
             sums["loss"] += value
             sums["batches"] += 1
-            sums["correct"] += _correct(logits.data, y)
-            sums["count"] += len(logits.data)
+            task.update_sums(sums, outputs.data, y)
             if b != group_start + group_size - 1:
                 continue
             self._optimizer_step()
@@ -397,47 +380,51 @@ class Trainer:
             if self._bar is not None:
                 self._bar.update(1)
                 if self.step % 10 == 0 or self.step == total_steps:
+                    name, value = next(iter(task.metrics(sums).items()), ("", None))
+                    shown = {} if value is None else {name[:3]: f"{value:.3f}"}
                     self._bar.set_postfix(loss=f"{group_loss:.4f}", lr=f"{logs['lr']:.3g}",
-                                          acc=f"{sums['correct'] / sums['count']:.3f}",
-                                          refresh=False)
+                                          **shown, refresh=False)
             if self.step >= total_steps:
                 self.stop_training = True
             if self.stop_training:
                 return
 
     def _optimizer_step(self) -> None:
-        from steepest.nn.utils import clip_grad_norm_, clip_grad_value_
-
+        self.loop.reduce_gradients()
         for callback in self.callbacks:
             callback.on_after_backward(self, self.step + 1)
-        params = [p for p in self.model.parameters() if p.grad is not None]
-        if self.clip_grad_norm is not None:
-            clip_grad_norm_(params, self.clip_grad_norm)
-        if self.clip_grad_value is not None:
-            clip_grad_value_(params, self.clip_grad_value)
-        self.optimizer.step()
+        self.loop.apply_update()
         self.step += 1
         if self.scheduler is not None and self.scheduler_interval == "step":
-            self.scheduler.step()
+            self._step_scheduler(None)
         if self.ema is not None:
             self.ema.update()
+
+    def _step_scheduler(self, logs: dict[str, float] | None) -> None:
+        """The scheduler protocol: `step()`, or `step(logs[monitor])` for a scheduler that
+        watches a metric (only at the end of an epoch: that is when metrics are logged)."""
+        monitor = getattr(self.scheduler, "monitor", None)
+        if monitor is None:
+            self.scheduler.step()
+        elif logs is None:
+            raise ValueError(f"{type(self.scheduler).__name__} watches {monitor!r}, which is "
+                             f"logged once per epoch: step it per epoch "
+                             f"(scheduler_interval='epoch')")
+        else:
+            self.scheduler.step(logged_value(type(self.scheduler).__name__, logs, monitor))
 
     def _end_epoch(self, validation: Any, test: Any, complete: bool = True) -> dict[str, float]:
         """Metrics of the epoch. An epoch cut short (by `steps` or a callback) is recorded in the
         history and the store too, but the trainer stays mid-epoch: no epoch-end schedule or
         callbacks, and a checkpoint written now resumes at the next batch of this epoch."""
         sums = self._epoch_sums
-        logs = {"loss": sums["loss"] / max(sums["batches"], 1),
-                "accuracy": sums["correct"] / max(sums["count"], 1)}
+        logs = {"loss": sums["loss"] / max(sums["batches"], 1), **self.task.metrics(sums)}
         if validation is not None:
             logs.update({f"val_{k}": v for k, v in self.evaluate(validation).items()})
         if test is not None:
             logs.update({f"test_{k}": v for k, v in self.evaluate(test).items()})
         if complete and self.scheduler is not None and self.scheduler_interval == "epoch":
-            if type(self.scheduler).__name__ == "ReduceLROnPlateau":
-                self.scheduler.step(logs.get("val_loss", logs["loss"]))
-            else:
-                self.scheduler.step()
+            self._step_scheduler(logs)
         logs["lr"] = self._lr()
         if not complete:
             self.history.append(self.epoch + 1, logs)
@@ -446,7 +433,7 @@ class Trainer:
             return logs
         self.epoch += 1
         self.batch = 0
-        self._epoch_sums = {"loss": 0.0, "correct": 0, "count": 0, "batches": 0}
+        self._epoch_sums = self._zero_sums()
         self.history.append(self.epoch, logs)
         if self.run is not None:
             self.run.log_epoch(self.epoch, **logs)
@@ -467,31 +454,38 @@ class Trainer:
         )
 
 
-def _split_arrays(value: Any, prefix: str, arrays: dict[str, np.ndarray]) -> Any:
-    """`value` with every NumPy array moved into `arrays` (for the checkpoint's tensor part) and
-    replaced by {"__array__": key}; the rest stays JSON."""
-    if isinstance(value, np.ndarray):
-        arrays[prefix] = value
-        return {"__array__": prefix}
-    if isinstance(value, dict):
-        return {k: _split_arrays(v, f"{prefix}.{k}", arrays) for k, v in value.items()}
-    return value
+def _upgrade_legacy_extra(checkpoint: Any) -> dict[str, Any]:
+    """The trainer's extras of `checkpoint`, also from files written before steepest.io stored
+    arrays inside extras (steepest 0.1.0): there the Trainer had moved the step losses to
+    arrays["history.step_loss"], the EMA's arrays to arrays["ema.<name>"], and each array of a
+    callback's state to arrays[key], leaving {"__array__": key} in its place."""
+    extra, arrays = dict(checkpoint.extra), checkpoint.arrays
+    if "history.step_loss" not in arrays or not isinstance(extra.get("history"), dict) \
+            or not isinstance(extra.get("ema", {}), dict):
+        return extra  # today's layout (or a damaged one, which check_training_state names)
+
+    def join(value: Any) -> Any:
+        if isinstance(value, dict):
+            if set(value) == {"__array__"}:
+                return arrays[value["__array__"]]
+            return {k: join(v) for k, v in value.items()}
+        return value
+
+    extra["history"] = {**extra["history"], "step_loss": arrays["history.step_loss"]}
+    extra["callbacks"] = join(extra.get("callbacks", {}))
+    ema = {k[len("ema."):]: v for k, v in arrays.items() if k.startswith("ema.")}
+    extra["ema"] = {**extra.get("ema", {}), **ema} if ema or "ema" in extra else None
+    return extra
 
 
-def _join_arrays(value: Any, arrays: dict[str, np.ndarray]) -> Any:
-    if isinstance(value, dict):
-        if set(value) == {"__array__"}:
-            return arrays[value["__array__"]]
-        return {k: _join_arrays(v, arrays) for k, v in value.items()}
-    return value
-
-
-def _epoch_line(epoch: int, logs: dict[str, float]) -> str:
-    parts = [f"epoch {epoch:4d}", f"loss {logs['loss']:.4f}", f"acc {100 * logs['accuracy']:5.1f}%"]
-    for prefix in ("val", "test"):
-        if f"{prefix}_loss" in logs:
-            parts.append(f"{prefix} loss {logs[f'{prefix}_loss']:.4f}")
-            parts.append(f"{prefix} acc {100 * logs[f'{prefix}_accuracy']:5.1f}%")
+def _epoch_line(epoch: int, logs: dict[str, float], task: Any) -> str:
+    parts = [f"epoch {epoch:4d}"]
+    for prefix in ("", "val ", "test "):
+        key = prefix.strip() + "_" if prefix else ""
+        if f"{key}loss" in logs:
+            parts.append(f"{prefix}loss {logs[f'{key}loss']:.4f}")
+            parts += [prefix + task.format_metric(name, logs[key + name])
+                      for name in task.metric_names if key + name in logs]
     parts.append(f"lr {logs['lr']:.3g}")
     return "  ".join(parts)
 
@@ -506,15 +500,3 @@ def _progress_bar(progress: bool, total: int, initial: int) -> Any:
     # disable=None: no bar when stderr is not a terminal (CI logs, pytest).
     return tqdm(total=total, initial=initial, unit="step", disable=None, dynamic_ncols=True,
                 mininterval=0.2)
-
-
-def _eval_batches(data: Any, batch_size: int) -> Iterable[tuple[Tensor, Any]]:
-    if isinstance(data, Sequence) and len(data) == 2 and isinstance(data[0], np.ndarray):
-        x, y = data
-        for start in range(0, len(x), batch_size):
-            yield Tensor(x[start:start + batch_size]), y[start:start + batch_size]
-        return
-    if hasattr(data, "epoch_batches"):
-        yield from data.epoch_batches(0)
-        return
-    yield from data
