@@ -318,3 +318,45 @@ def test_a_scheduler_that_watches_a_metric_cannot_be_stepped_per_step():
     with pytest.raises(ValueError, match="watches 'loss', which is logged once per epoch"):
         trainer.fit(DataLoader((x.astype(np.float64), y.astype(np.float64)), batch_size=10),
                     epochs=1)
+
+
+def test_the_trainer_steps_at_the_train_point_and_evaluates_and_saves_at_the_eval_point(tmp_path):
+    from steepest.train import LambdaCallback
+
+    class TwoPoints(optim.SGD):
+        """An SGD with schedule-free's train()/eval() protocol, recording the point in use."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.point, self.moves, self.saved_at, self.stepped_at = "train", [], [], set()
+
+        def train(self):
+            self.moves.append("train") if self.point != "train" else None
+            self.point = "train"
+
+        def eval(self):
+            self.moves.append("eval") if self.point != "eval" else None
+            self.point = "eval"
+
+        def step(self, closure=None):
+            self.stepped_at.add(self.point)
+            return super().step(closure)
+
+        def state_dict(self):
+            self.saved_at.append(self.point)
+            return super().state_dict()
+
+    x, y = _linear_data(40)
+    model = _replica()
+    opt = TwoPoints(model.parameters(), lr=1e-2)
+    seen = []
+    fit(model, (x.astype(np.float64), y.astype(np.float64)), task="regression", optimizer=opt,
+        epochs=2, batch_size=10, validation_split=0.25, checkpoint_dir=tmp_path,
+        checkpoint_every=2, callbacks=[LambdaCallback(
+            on_epoch_end=lambda t, e, logs: seen.append(t.optimizer.point))], **_quiet())
+    assert opt.stepped_at == {"train"}
+    assert seen == ["eval", "eval"]
+    assert set(opt.saved_at) == {"eval"} and len(opt.saved_at) >= 4
+    assert opt.point == "eval"  # a finished run hands back the weights to evaluate
+    # One move to eval and back per epoch end and per step checkpoint, then eval at the end.
+    assert opt.moves[-1] == "eval" and opt.moves.count("eval") == opt.moves.count("train") + 1

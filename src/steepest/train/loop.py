@@ -33,11 +33,11 @@ Between the two the Trainer runs its `on_after_backward` callbacks (gradients al
 and clips; after them it steps the schedule, updates the EMA and writes checkpoints, so a
 distributed runner keeps all of that by passing its two callables to the one loop.
 
-An optimizer whose `step` requires a closure (`step(self, closure)` with no default, as
-PyTorch's LBFGS) is given one: it zeroes the gradients, runs forward_backward again on the
-step's micro-batches, reduces and clips, and returns the loss as a 0-d Tensor. (The
-optimizer calls it, so each step evaluates the batches once more than with other optimizers;
-the custom apply_update is not used then: the optimizer itself is the update.)
+An optimizer that needs a closure (LBFGS: its spec's `needs_closure`, or a `step(self,
+closure)` without a default, as PyTorch's) is given one: it zeroes the gradients, runs
+forward_backward again on the step's micro-batches, reduces and clips, and returns the loss as
+a 0-d Tensor. (The optimizer calls it, so each step evaluates the batches once more than with
+other optimizers; the custom apply_update is not used then: the optimizer itself is the update.)
 """
 
 from __future__ import annotations
@@ -86,6 +86,10 @@ def optimizer_step(optimizer: Any, params: list[Tensor]) -> None:
 
 
 def _needs_closure(optimizer: Any) -> bool:
+    """steepest's optimizers say so in their spec; others (PyTorch's LBFGS) by a `step` whose
+    closure has no default."""
+    if getattr(getattr(optimizer, "spec", None), "needs_closure", False):
+        return True
     try:
         closure = inspect.signature(optimizer.step).parameters.get("closure")
     except (TypeError, ValueError):

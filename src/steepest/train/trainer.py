@@ -12,9 +12,10 @@ what makes a resumed run repeat the uninterrupted one exactly.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +145,7 @@ class Trainer:
         self.last_checkpoint: Path | None = None
         self._loader: Any = None
         self._bar: Any = None
+        self._at_eval_point = False
 
     # ---- logging -------------------------------------------------------------------------
     def log(self, message: str) -> None:
@@ -161,13 +163,31 @@ class Trainer:
         return {"loss": 0.0, "batches": 0, **self.task.zero_sums()}
 
     # ---- evaluation ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _evaluation_point(self) -> Iterator[None]:
+        """The weights to evaluate and save while inside: `optimizer.eval()` (schedule-free
+        moves to its average; other optimizers have one point), then `optimizer.train()`.
+        Reentrant: nested uses move once."""
+        if self._at_eval_point or not hasattr(self.optimizer, "eval"):
+            yield
+            return
+        self._at_eval_point = True
+        self.optimizer.eval()
+        try:
+            yield
+        finally:
+            self.optimizer.train()
+            self._at_eval_point = False
+
     def evaluate(self, data: Any) -> dict[str, float]:
         """Mean loss and the task's metrics over `data` ((x, y) arrays or a DataLoader), in eval
-        mode, without a graph, with the EMA weights when there is an EMA."""
-        if self.ema is not None:
-            with self.ema.average_parameters():
-                return self._evaluate(data)
-        return self._evaluate(data)
+        mode, without a graph, at the optimizer's evaluation point, with the EMA weights when
+        there is an EMA."""
+        with self._evaluation_point():
+            if self.ema is not None:
+                with self.ema.average_parameters():
+                    return self._evaluate(data)
+            return self._evaluate(data)
 
     def _evaluate(self, data: Any) -> dict[str, float]:
         return evaluate(self.model, self.task, data, self.eval_batch_size)
@@ -185,7 +205,12 @@ class Trainer:
 
     # ---- checkpoints -----------------------------------------------------------------------
     def save_checkpoint(self, path: str | Path, kind: str = "last") -> Path:
-        """A full checkpoint of this run at the current step (see `steepest.io`)."""
+        """A full checkpoint of this run at the current step (see `steepest.io`), with the
+        weights at the optimizer's evaluation point."""
+        with self._evaluation_point():
+            return self._save_checkpoint(path, kind)
+
+    def _save_checkpoint(self, path: str | Path, kind: str) -> Path:
         from steepest.io import capture_rng_state, save_checkpoint
         from steepest.train.checks import first_non_finite
 
@@ -302,6 +327,9 @@ class Trainer:
         for callback in self.callbacks:
             callback.on_train_begin(self)
         self.model.train()
+        if hasattr(self.optimizer, "train"):
+            self.optimizer.train()
+            self._at_eval_point = False
         status = "failed"
         started = time.perf_counter()
         # Overflow on the way to a NaN loss is reported once, by _diverged, not as warnings.
@@ -329,21 +357,29 @@ class Trainer:
             final: dict[str, Any] = {"steps": self.step, "epochs": self.epoch,
                                      "train_seconds": time.perf_counter() - started}
             if status == "finished":
-                for callback in self.callbacks:
-                    callback.on_loop_end(self)
-                for callback in self.callbacks:
-                    callback.on_train_end(self, final)
-                if test is not None:
-                    self.history.test = {f"test_{k}": v for k, v in self.evaluate(test).items()}
-                    if self.tta and isinstance(test, tuple):
-                        self.history.test.update(self._evaluate_tta(test))
-                    final.update(self.history.test)
-                for name, values in self.history.history.items():
-                    if values:
-                        final[f"final_{name}"] = values[-1]
+                self._finish(test, final)
             if self.run is not None:
                 self.run.finish(status=status, results=final)
         return self.history
+
+    def _finish(self, test: Any, final: dict[str, Any]) -> None:
+        # The model ends at the evaluation point (and stays there): what is tested, saved and
+        # returned. The next fit moves it back.
+        if hasattr(self.optimizer, "eval"):
+            self.optimizer.eval()
+            self._at_eval_point = True
+        for callback in self.callbacks:
+            callback.on_loop_end(self)
+        for callback in self.callbacks:
+            callback.on_train_end(self, final)
+        if test is not None:
+            self.history.test = {f"test_{k}": v for k, v in self.evaluate(test).items()}
+            if self.tta and isinstance(test, tuple):
+                self.history.test.update(self._evaluate_tta(test))
+            final.update(self.history.test)
+        for name, values in self.history.history.items():
+            if values:
+                final[f"final_{name}"] = values[-1]
 
     def _train_epoch(self, train: Any, batches_per_epoch: int, total_steps: int) -> None:
         k = self.grad_accumulation
@@ -417,6 +453,10 @@ class Trainer:
         """Metrics of the epoch. An epoch cut short (by `steps` or a callback) is recorded in the
         history and the store too, but the trainer stays mid-epoch: no epoch-end schedule or
         callbacks, and a checkpoint written now resumes at the next batch of this epoch."""
+        with self._evaluation_point():
+            return self._epoch_logs(validation, test, complete)
+
+    def _epoch_logs(self, validation: Any, test: Any, complete: bool) -> dict[str, float]:
         sums = self._epoch_sums
         logs = {"loss": sums["loss"] / max(sums["batches"], 1), **self.task.metrics(sums)}
         if validation is not None:
