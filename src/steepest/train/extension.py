@@ -107,6 +107,14 @@ class ScheduleSpan:
         self._fresh = [{k: v for k, v in group.items() if k != "params"}
                        for group in self.optimizer.param_groups]
 
+    @property
+    def interval(self) -> str:  # the scheduler protocol (see train.Trainer): the wrapped one's
+        return getattr(self.scheduler, "interval", "step")
+
+    @property
+    def monitor(self) -> str | None:
+        return getattr(self.scheduler, "monitor", None)
+
     def step(self, *args: Any) -> None:
         if self.taken < self.span.steps:
             self.scheduler.step(*args)
