@@ -156,8 +156,9 @@ def _copy_of_step(run_a: Path, folder: Path, steps: int) -> Path:
                     scheduler=whole.scheduler_state, epoch=0, step=steps, config=whole.config,
                     rng_states=whole.rng_states,
                     extra=dict(whole.extra, batch=steps, epoch_sums=dict(
-                        whole.extra["epoch_sums"], batches=steps)),
-                    arrays={"history.step_loss": whole.arrays["history.step_loss"][:steps]})
+                        whole.extra["epoch_sums"], batches=steps), history=dict(
+                        whole.extra["history"],
+                        step_loss=whole.extra["history"]["step_loss"][:steps])))
     return target
 
 
