@@ -16,7 +16,6 @@ from steepest.cli import main
 from steepest.lab.compare import (
     DEFAULT_LR,
     REGULARISERS,
-    _drop_connect,
     compare_batch_sizes,
     compare_optimizers,
     default_lr_grid,
@@ -203,11 +202,11 @@ def test_one_seed_has_a_zero_std_and_plain_numbers():
 
 
 def test_a_warm_up_pass_precedes_the_first_timed_run_and_changes_no_result(monkeypatch):
-    import steepest.lab.compare as module
+    from steepest.lab.compare import harness as module
     from steepest.random import manual_seed
 
     calls = []
-    warm_up, train = module._warm_up, module._train
+    warm_up, train = module.warm_up, module.train_run
 
     def counted_warm_up(*args, **kwargs):
         calls.append("warm-up")
@@ -220,8 +219,8 @@ def test_a_warm_up_pass_precedes_the_first_timed_run_and_changes_no_result(monke
     def model_fn():  # ignores the rng: draws its weights from steepest's default generator
         return nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 4))
 
-    monkeypatch.setattr(module, "_warm_up", counted_warm_up)
-    monkeypatch.setattr(module, "_train", counted_train)
+    monkeypatch.setattr(module, "warm_up", counted_warm_up)
+    monkeypatch.setattr(module, "train_run", counted_train)
     options = dict(data=DATA, seeds=(0, 1), lrs={"sgd": 0.1, "adam": 0.01}, epochs=1)
     warm = compare_optimizers(("sgd", "adam"), model_options={"width": 8}, **options)
     assert calls == ["warm-up"] + ["run"] * 4
@@ -230,7 +229,7 @@ def test_a_warm_up_pass_precedes_the_first_timed_run_and_changes_no_result(monke
     assert calls == ["warm-up", "run", "run"]
     manual_seed(5)
     warm_fn = compare_optimizers("sgd", model=model_fn, **{**options, "lrs": {"sgd": 0.1}})
-    monkeypatch.setattr(module, "_warm_up", lambda *args, **kwargs: None)
+    monkeypatch.setattr(module, "warm_up", lambda *args, **kwargs: None)
     cold = compare_optimizers(("sgd", "adam"), model_options={"width": 8}, **options)
     manual_seed(5)
     cold_fn = compare_optimizers("sgd", model=model_fn, **{**options, "lrs": {"sgd": 0.1}})
@@ -303,9 +302,11 @@ def test_regularisation_table_has_the_gap_and_no_regulariser_overfits(tmp_path):
 
 
 def test_dropconnect_wraps_every_hidden_linear_layer_but_not_the_output():
+    from steepest.lab.compare.regularisation import RegularisationSettings
     from steepest.models import mlp
 
-    model = _drop_connect(0.3)(mlp(10, 4, depth=2, width=8), np.random.default_rng(0))
+    wrap = REGULARISERS["dropconnect"].wrap_model(RegularisationSettings(drop_connect=0.3))
+    model = wrap(mlp(10, 4, depth=2, width=8), np.random.default_rng(0))
     kinds = [type(layer).__name__ for layer in model]
     assert kinds == ["Flatten", "DropConnect", "ReLU", "DropConnect", "ReLU", "Linear"]
     assert all(layer.p == 0.3 for layer in model if isinstance(layer, nn.DropConnect))
@@ -416,7 +417,7 @@ def test_cli_lists_the_library_names():
     from steepest.optim.registry import OPTIMIZERS
 
     assert OPTIMIZER_NAMES == OPTIMIZERS
-    assert REGULARISER_NAMES == REGULARISERS
+    assert REGULARISER_NAMES == tuple(REGULARISERS)
 
 
 def test_batch_norm_with_a_last_batch_of_one_drops_it():
@@ -425,3 +426,62 @@ def test_batch_norm_with_a_last_batch_of_one_drops_it():
     result = regularisation_study(("batchnorm",), data=data, train_size=101, epochs=1,
                                   batch_size=100, seeds=(0,))
     assert result.runs["batchnorm"][0].final_train_accuracy > 0
+
+
+# ---------------------------------------------------------------------------- failures
+class _Breaks(nn.Module):
+    """A model whose `calls`-th forward in training mode raises (the warm-up takes one)."""
+
+    def __init__(self, calls: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 4))
+        self.calls, self.count = calls, 0
+
+    def forward(self, x):
+        if self.training:
+            self.count += 1
+            if self.count == self.calls:
+                raise FloatingPointError("the accumulator overflowed")
+        return self.body(x)
+
+
+def test_a_run_that_fails_stops_the_study_with_the_run_and_its_cause(tmp_path):
+    from steepest.lab.compare import StudyRunError
+
+    store = RunStore(tmp_path / "runs.db")
+    with pytest.raises(StudyRunError, match=r"compare sgd lr=0.1 seed=0: FloatingPointError: "
+                                            r"the accumulator overflowed \(run #1 in .*runs.db, "
+                                            r"marked failed\)") as caught:
+        compare_optimizers("sgd", model=lambda: _Breaks(3), data=DATA, seeds=(0,),
+                           lrs={"sgd": 0.1}, epochs=1, store=store)
+    assert isinstance(caught.value.__cause__, FloatingPointError)
+    (record,) = store.runs(kind="compare")
+    assert record.status == "failed"
+    assert record.results["error"] == "FloatingPointError: the accumulator overflowed"
+
+
+def test_a_model_that_cannot_take_the_warm_up_pass_is_reported_before_any_run(tmp_path):
+    from steepest.lab.compare import StudyRunError
+
+    store = RunStore(tmp_path / "runs.db")
+    with pytest.raises(StudyRunError, match="the warm-up pass .* failed: FloatingPointError: the "
+                                            "accumulator overflowed"):
+        compare_optimizers("sgd", model=lambda: _Breaks(1), data=DATA, seeds=(0,),
+                           lrs={"sgd": 0.1}, epochs=1, store=store)
+    assert store.runs(kind="compare") == []
+
+
+def test_cli_compare_names_a_failed_run_in_one_line(tmp_path, npz, capsys, monkeypatch):
+    import steepest.models
+
+    real = steepest.models.build_model
+    # The study's models (built with a generator) break at their 4th training batch.
+    monkeypatch.setattr(steepest.models, "build_model", lambda *args, generator=None, **kw: (
+        _Breaks(4) if generator is not None else real(*args, **kw)))
+    status = main(["compare", "--data", str(npz), "--optimizers", "sgd", "--lr", "sgd=0.1",
+                   "--seeds", "1", "--epochs", "1", "--out", str(tmp_path / "out"),
+                   "--db", str(tmp_path / "runs.db")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 1
+    assert err[-1].startswith("steepest: compare: compare sgd lr=0.1 seed=0: "
+                              "FloatingPointError: the accumulator overflowed (run #1 in ")

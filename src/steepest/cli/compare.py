@@ -20,13 +20,13 @@ from steepest.cli.values import names as _names
 from steepest.cli.values import positive_float as _positive_float
 from steepest.cli.values import positive_int as _positive_int
 from steepest.cli.values import print_table, start_report
+from steepest.lab.compare.regularisation import REGULARISERS
 from steepest.optim.spec import preset_names, study_lr
 
-# Every optimizer spec's names (steepest.optim.spec). Regulariser names spelled out so that
-# building the parser does not import the lab (a test keeps them equal to
-# lab.compare.REGULARISERS).
+# Every optimizer spec's names (steepest.optim.spec), and the regularisers of the study's one
+# table (lab.compare.regularisation.REGULARISERS).
 OPTIMIZER_NAMES = preset_names()
-REGULARISER_NAMES = ("none", "l2", "dropout", "dropconnect", "batchnorm", "augment", "mixup")
+REGULARISER_NAMES = tuple(REGULARISERS)
 DEFAULT_BATCH_SIZES = "full,1,32,128"
 # The fewest training examples --train-size may ask for: one to train on and one held out for
 # validation (optimizers, batch sizes); two in a batch for batch norm (regularisation).
@@ -324,7 +324,8 @@ def _log(line: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run `steepest compare` from parsed arguments. Raises UsageError (one line for the user)
-    on a bad name, combination, folder or run store."""
+    on a bad name, combination, folder or run store; a run that fails (not by diverging) is
+    named with its cause in one line, exit status 1."""
     mode = _mode(args)
     options = _resolve(args, mode)
     checked = _check(args, mode, options)
@@ -370,8 +371,14 @@ def run(args: argparse.Namespace) -> int:
                   log=_log)
     started = time.perf_counter()
     runner = {"optimizers": _optimizers, "batch-sizes": _batch, "regularisation": _regular}
-    written = runner[mode](args, options, checked, model_options, common, out, command,
-                           config)
+    from steepest.lab.compare import StudyRunError
+
+    try:
+        written = runner[mode](args, options, checked, model_options, common, out, command,
+                               config)
+    except StudyRunError as error:  # the failed run is named, with its cause, in one line
+        print(f"steepest: compare: {error}", file=sys.stderr)
+        return 1
     seconds = time.perf_counter() - started
     for path in written:
         print(f"wrote {path}")

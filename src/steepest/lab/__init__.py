@@ -42,9 +42,10 @@ _LAZY = {
                                "plot_landscape_2d", "train_and_record"),
     "steepest.lab.compare": ("BATCH_SIZE_LR", "DEFAULT_LR", "REGULARISERS", "BatchSizeResult",
                              "CompareResult", "RegularisationResult", "RunResult",
-                             "compare_batch_sizes", "compare_optimizers", "default_lr_grid",
-                             "plot_batch_sizes", "plot_compare", "plot_regularisation",
-                             "regularisation_study", "smooth_losses", "steps_to_target"),
+                             "StudyRunError", "compare_batch_sizes", "compare_optimizers",
+                             "default_lr_grid", "plot_batch_sizes", "plot_compare",
+                             "plot_regularisation", "regularisation_study", "smooth_losses",
+                             "steps_to_target"),
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
 

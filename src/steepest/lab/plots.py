@@ -1,4 +1,5 @@
-"""Pictures of descents (PNG and GIF via matplotlib, imported only when a picture is drawn).
+"""Pictures of descents and of the comparison studies (PNG and GIF via matplotlib, imported only
+when a picture is drawn).
 
 Every function returns the matplotlib Figure and, given `out`, writes it there. Figures are
 made with the Agg canvas directly (no pyplot), so nothing here touches a user's GUI backend.
@@ -9,14 +10,18 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from os import PathLike
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from steepest.lab.descent import Path, descend
 from steepest.lab.surfaces import Surface, get_surface
 
-__all__ = ["animate_race", "plot_learning_rates", "plot_losses", "plot_race"]
+if TYPE_CHECKING:  # pragma: no cover
+    from steepest.lab.compare import BatchSizeResult, CompareResult, RegularisationResult
+
+__all__ = ["animate_race", "plot_batch_sizes", "plot_compare", "plot_learning_rates",
+           "plot_losses", "plot_race", "plot_regularisation"]
 
 # Coordinates beyond this are a divergence on its way to infinity: left out of the drawing
 # (Agg's path clipping loses precision on astronomically large coordinates).
@@ -285,4 +290,140 @@ def animate_race(paths: Sequence[Path], out: str | PathLike, *, frames: int = 30
                 head.set_data(x[last: last + 1], y[last: last + 1])
             ax.set_title(f"{surface.name}: step {end}")
             writer.grab_frame()
+    return figure
+
+
+# ---------------------------------------------------------------------- the comparison studies
+def _colours(count: int) -> list[Any]:
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10"]
+    return [cmap(i % 10) for i in range(count)]
+
+
+def _draw_band(ax: Any, x: np.ndarray, mean: np.ndarray, std: np.ndarray, colour: Any,
+               label: str, seeds: int) -> None:
+    ax.plot(x, mean, color=colour, linewidth=1.8, label=label)
+    if seeds > 1:
+        ax.fill_between(x, mean - std, mean + std, color=colour, alpha=0.2, linewidth=0)
+
+
+def plot_compare(result: CompareResult, out: Any = None, *, title: str | None = None) -> Any:
+    """Four panels: validation loss and validation accuracy against epochs, the smoothed
+    training loss against steps (mean ± std bands over seeds; the target loss dashed), and the
+    learning-rate grid (final validation accuracy against the rate, chosen rate marked).
+    Returns the matplotlib Figure; out: a PNG path to write."""
+    figure = _figure(11.5, 8.0)
+    axes = figure.subplots(2, 2)
+    colours = dict(zip(result.optimizers, _colours(len(result.optimizers)), strict=True))
+    n = len(result.seeds)
+    for name in result.optimizers:
+        label = f"{name} (lr {result.chosen_lr[name]:g})"
+        for ax, key in ((axes[0, 0], "val_loss"), (axes[0, 1], "val_accuracy"),
+                        (axes[1, 0], "smoothed_step_loss")):
+            _draw_band(ax, *result.band(name, key), colours[name], label, n)
+        grid = result.grid[name]
+        if grid:
+            lrs = [r.lr for r in grid]
+            accuracy = [np.nan if r.diverged else r.final_val_accuracy for r in grid]
+            axes[1, 1].plot(lrs, accuracy, marker="o", color=colours[name], label=name)
+            chosen = result.chosen_lr[name]
+            if chosen in lrs:
+                index = lrs.index(chosen)
+                axes[1, 1].plot(chosen, accuracy[index], marker="*", markersize=16,
+                                color=colours[name], markeredgecolor="black",
+                                linestyle="none")
+    if math.isfinite(result.target_loss):
+        axes[1, 0].axhline(result.target_loss, color="0.3", linestyle="--", linewidth=1,
+                           label=f"target {result.target_loss:.3g}")
+    band = "mean ± sample std over " + (f"{n} seeds" if n > 1 else "1 seed")
+    axes[0, 0].set(xlabel="epoch", ylabel="validation loss", title=f"Validation loss ({band})")
+    axes[0, 1].set(xlabel="epoch", ylabel="validation accuracy",
+                   title="Validation accuracy")
+    axes[1, 0].set(xlabel="optimizer step", ylabel="training loss (smoothed)",
+                   title="Training loss", yscale="log")
+    axes[1, 1].set(xlabel="learning rate", ylabel="final validation accuracy",
+                   title=f"Learning-rate grid (seed {result.seeds[0]}; ★ chosen)",
+                   xscale="log")
+    for ax in axes.flat:
+        ax.grid(True, alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+    if title is not None:
+        figure.suptitle(title)
+    _save(figure, out)
+    return figure
+
+
+def plot_batch_sizes(result: BatchSizeResult, out: Any = None, *,
+                     title: str | None = None) -> Any:
+    """Two panels: the loss on the whole training set against epochs, and against training
+    wall time (log scale: a stochastic epoch costs far more than a full-batch one); mean ± std
+    over seeds (the sample std, ddof=1). Returns the matplotlib Figure; out: a PNG path to
+    write."""
+    figure = _figure(11.5, 4.6)
+    by_epoch, by_time = figure.subplots(1, 2)
+    colours = _colours(len(result.batch_sizes))
+    n = len(result.seeds)
+    for colour, b in zip(colours, result.batch_sizes, strict=True):
+        label = f"batch {result.label(b)}, lr {result.lrs[b]:g}"
+        x, mean, std = result.band(b, "full_train_loss")
+        _draw_band(by_epoch, x, mean, std, colour, label, n)
+        _, seconds, _ = result.band(b, "train_seconds")
+        # The first point (no training yet) is at t = 0, which a log axis cannot show.
+        by_time.plot(seconds[1:], mean[1:], color=colour, linewidth=1.8, marker="o",
+                     markersize=3, label=label)
+    by_epoch.set(xlabel="epoch", ylabel="training loss (whole training set)",
+                 title="Loss per epoch: smaller batches, more steps, more progress")
+    by_time.set(xlabel="training time (s, log scale)", ylabel="training loss",
+                title="Loss per second: the cost of each epoch", xscale="log")
+    for ax in (by_epoch, by_time):
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    if title is not None:
+        figure.suptitle(title)
+    _save(figure, out)
+    return figure
+
+
+def plot_regularisation(result: RegularisationResult, out: Any = None, *,
+                        title: str | None = None) -> Any:
+    """Two panels: bars of final train and test accuracy per method (the gap written above
+    each pair; error bars = the sample std over seeds, ddof=1), and test accuracy against
+    epochs per method.
+    Returns the matplotlib Figure; out: a PNG path to write."""
+    from steepest.lab.compare import stats
+
+    figure = _figure(12.0, 4.8)
+    bars, curves = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.2, 1]})
+    positions = np.arange(len(result.methods))
+    width = 0.38
+    train = [result.train_accuracy(m) for m in result.methods]
+    test = [result.test_accuracy(m) for m in result.methods]
+    n = len(result.seeds)
+    error = (lambda values: [stats.mean_std(v)[1] for v in values]) if n > 1 else \
+        (lambda values: None)
+    bars.bar(positions - width / 2, [np.mean(v) for v in train], width, yerr=error(train),
+             label="train", color="tab:blue")
+    bars.bar(positions + width / 2, [np.mean(v) for v in test], width, yerr=error(test),
+             label="test", color="tab:orange")
+    for x, method in zip(positions, result.methods, strict=True):
+        gap = float(np.mean(result.gap(method)))
+        top = float(np.nanmax([np.mean(result.train_accuracy(method)),
+                               np.mean(result.test_accuracy(method))]))
+        bars.annotate(f"gap {gap:.2f}", (x, top), xytext=(0, 4), textcoords="offset points",
+                      ha="center", fontsize=8)
+    bars.set_xticks(positions, result.methods, rotation=20)
+    bars.set(ylabel="accuracy", ylim=(0, 1.12), title="Final accuracy: train vs test")
+    bars.legend(fontsize=8, loc="lower right")
+    bars.grid(True, axis="y", alpha=0.3)
+    for colour, method in zip(_colours(len(result.methods)), result.methods, strict=True):
+        x, mean, std = stats.band(result.runs[method], "test_accuracy", 0.05)
+        _draw_band(curves, x, mean, std, colour, method, n)
+    curves.set(xlabel="epoch", ylabel="test accuracy", title="Test accuracy during training")
+    curves.grid(True, alpha=0.3)
+    curves.legend(fontsize=8)
+    if title is not None:
+        figure.suptitle(title)
+    _save(figure, out)
     return figure

@@ -760,5 +760,7 @@ class Run:
             return
         if kind is None:
             self.finish()
-        else:
-            self.finish("interrupted" if issubclass(kind, KeyboardInterrupt) else "failed")
+        elif issubclass(kind, KeyboardInterrupt):
+            self.finish("interrupted")
+        else:  # the cause goes with the record
+            self.finish("failed", results={"error": f"{kind.__name__}: {error}"})

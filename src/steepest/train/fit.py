@@ -122,7 +122,7 @@ def fit(model: Module, data: Any, *, optimizer: Any = "adam", lr: float | None =
     # Which run trains and where it writes: decided (and refused) before anything is written.
     given_run = store if hasattr(store, "log_step") else None
     if given_run is None:
-        store = _as_store(store)
+        store = as_store(store)
     plan = plan_run(resume, checkpoint_dir, fork=fork, store=store if given_run is None else None,
                     run_uuid=getattr(given_run, "uuid", None))
     # What checkpoints, early stopping and a plateau schedule watch.
@@ -175,7 +175,7 @@ def fit(model: Module, data: Any, *, optimizer: Any = "adam", lr: float | None =
     return history
 
 
-def _as_store(store: Any) -> Any:
+def as_store(store: Any) -> Any:
     """A RunStore from a RunStore, a path, True (the default store), or None/False (none)."""
     if store is None or store is False:
         return None
@@ -187,17 +187,17 @@ def _as_store(store: Any) -> Any:
 
 
 def open_run(store: Any, config: dict[str, Any], plan: Any, name: str | None,
-             command: str | None) -> Any:
+             command: str | None, kind: str = "train") -> Any:
     """The `store.Run` that records the training `plan` (`identity.plan_run`) decided: the
     store's own record of the run when it goes on there (nothing is written until its first
-    step), else a new record carrying the run's UUID and origin. store: a RunStore, a path,
-    True (the default store) or None/False (no record)."""
-    store = _as_store(store)
+    step), else a new record of `kind` carrying the run's UUID and origin. store: a RunStore,
+    a path, True (the default store) or None/False (no record)."""
+    store = as_store(store)
     if store is None:
         return None
     if plan.record_id is not None:
         resumed = plan.resumed
         return store.open_run(plan.record_id, step=resumed.step, epoch=resumed.epoch)
-    return store.start_run(config, kind="train", name=name, command=command, uuid=plan.uuid,
+    return store.start_run(config, kind=kind, name=name, command=command, uuid=plan.uuid,
                            origin=plan.origin, origin_uuid=plan.origin_uuid,
                            origin_step=plan.origin_step)

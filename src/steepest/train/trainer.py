@@ -330,7 +330,7 @@ class Trainer:
         if hasattr(self.optimizer, "train"):
             self.optimizer.train()
             self._at_eval_point = False
-        status = "failed"
+        status, failure = "failed", None
         started = time.perf_counter()
         # Overflow on the way to a NaN loss is reported once, by _diverged, not as warnings.
         errstate = np.errstate(over="ignore", invalid="ignore")
@@ -349,6 +349,9 @@ class Trainer:
         except KeyboardInterrupt:
             status = "interrupted"
             raise
+        except Exception as error:  # recorded with the run, then raised as it is
+            failure = f"{type(error).__name__}: {error}"
+            raise
         finally:
             errstate.__exit__(None, None, None)
             if self._bar is not None:
@@ -358,6 +361,8 @@ class Trainer:
                                      "train_seconds": time.perf_counter() - started}
             if status == "finished":
                 self._finish(test, final)
+            if failure is not None:
+                final["error"] = failure
             if self.run is not None:
                 self.run.finish(status=status, results=final)
         return self.history
