@@ -1,4 +1,6 @@
-"""`steepest runs`: list, show, compare, export and plot runs (the store is opened read-only)."""
+"""`steepest runs`: list, show, compare, export and plot runs (the store is opened read-only),
+and delete runs (asking first). Every stored string is printed as text: control characters
+are shown escaped, never sent to the terminal."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import time
 from typing import Any
 
 from steepest.cli import UsageError
+from steepest.store.runstore import printable as _text
 
 # Results shown in `runs list`, the first three found in this order.
 KEY_RESULTS = ("test_accuracy", "test_loss", "val_accuracy", "val_loss", "accuracy", "loss")
@@ -20,7 +23,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register `runs` and its subcommands on an argparse subparsers object; returns its parser."""
     parser = subparsers.add_parser(
         "runs",
-        help="list, show, compare, export and plot recorded runs",
+        help="list, show, compare, export, plot and delete recorded runs",
         description="Read the run store (SQLite; --db, else $STEEPEST_DB, else "
                     "runs/steepest.db under the working directory).",
     )
@@ -41,12 +44,19 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     export.add_argument("--csv", action="store_true", help="write CSV (the only format)")
     export.add_argument("--scope", choices=("epoch", "step"), default="epoch",
                         help="per-epoch or per-step metrics (default: %(default)s)")
-    export.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    export.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output "
+                        "(never over the store; over an existing file only with --force)")
+    export.add_argument("--force", action="store_true",
+                        help="with --out: replace an existing file")
     plot = actions.add_parser("plot", parents=[db],
                               help="loss and accuracy against epoch, one line per run")
     plot.add_argument("ids", nargs="+", metavar="ID", help="run ids")
     plot.add_argument("--out", metavar="PNG", required=True,
                       help="picture to write (.png, .svg or .pdf)")
+    delete = actions.add_parser("delete", parents=[db],
+                                help="delete runs and their metrics (asks first)")
+    delete.add_argument("ids", nargs="+", metavar="ID", help="run ids")
+    delete.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
     parser.set_defaults(runs_parser=parser)
     return parser
 
@@ -84,7 +94,7 @@ def _record(store: Any, run_id: int) -> Any:
 
 def _number(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return "-" if value is None else str(value)
+        return "-" if value is None else _text(value)
     if isinstance(value, int):
         return str(value)
     if not math.isfinite(value):
@@ -112,7 +122,7 @@ def _duration(seconds: float | None) -> str:
 
 def _key_results(results: dict[str, Any]) -> str:
     keys = [k for k in KEY_RESULTS if k in results][:3] or list(results)[:3]
-    return " ".join(f"{k}={_number(results[k])}" for k in keys) or "-"
+    return " ".join(f"{_text(k)}={_number(results[k])}" for k in keys) or "-"
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
@@ -137,12 +147,25 @@ def _flatten(config: Any, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def _output_path(path: str, option: str, suffixes: tuple[str, ...] | None = None) -> str:
+def _output_path(path: str, option: str, store: Any, suffixes: tuple[str, ...] | None = None,
+                 force: bool | None = None) -> str:
+    """`path` checked as a file to write: never the store (or its -wal/-shm/-journal files),
+    and, when force is False, never an existing file."""
     if suffixes is not None and not path.lower().endswith(suffixes):
         raise UsageError(f"{option} {path!r}: the file name must end in {' or '.join(suffixes)}")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise UsageError(f"{option} {path!r}: folder {folder!r} does not exist")
+    target = os.path.realpath(path)
+    store_file = os.path.realpath(store.path)
+    if target in [store_file] + [store_file + end for end in ("-wal", "-shm", "-journal")] or (
+            os.path.exists(path) and os.path.samefile(path, store.path)):
+        raise UsageError(f"{option} {path}: that is the run store itself ({store.path}); "
+                         f"write somewhere else")
+    if force is False and os.path.lexists(path):
+        raise UsageError(f"{option} {path}: the file exists; add --force to replace it")
+    if os.path.isdir(path):
+        raise UsageError(f"{option} {path}: that is a folder; give a file name")
     return path
 
 
@@ -153,7 +176,7 @@ def _list(store: Any, args: argparse.Namespace) -> int:
         what = f"no {args.kind} runs" if args.kind else "no runs"
         print(f"{what} in {store.path}")
         return 0
-    rows = [[str(r.id), r.kind, r.name or "-", r.status, _when(r.started_at),
+    rows = [[str(r.id), _text(r.kind), _text(r.name or "-"), r.status, _when(r.started_at),
              _duration(r.duration), _key_results(r.results)] for r in records]
     print(_table(["id", "kind", "name", "status", "started", "duration", "results"], rows))
     return 0
@@ -161,27 +184,28 @@ def _list(store: Any, args: argparse.Namespace) -> int:
 
 def _show(store: Any, args: argparse.Namespace) -> int:
     record = _record(store, _run_id(args.id))
-    print(f"run {record.label}  ({record.kind}, {record.status})")
-    print(f"  command:   {record.command or '-'}")
+    print(f"run {_text(record.label)}  ({_text(record.kind)}, {record.status})")
+    print(f"  command:   {_text(record.command or '-')}")
     print(f"  started:   {_when(record.started_at)}   finished: {_when(record.finished_at)}   "
           f"duration: {_duration(record.duration)}")
-    commit = record.git_commit[:12] if record.git_commit else "- (not in a git repository)"
-    print(f"  steepest:  {record.steepest_version or '-'}   git commit: {commit}")
+    commit = _text(record.git_commit[:12]) if record.git_commit else \
+        "- (not in a git repository)"
+    print(f"  steepest:  {_text(record.steepest_version or '-')}   git commit: {commit}")
     print(f"  run id:    {record.uuid or '-'}")
     if record.lineage:
         print(f"  origin:    {record.lineage}")
     config = _flatten(record.config)
     print("config:" if config else "config: (empty)")
     for key, value in config.items():
-        print(f"  {key} = {_number(value)}")
+        print(f"  {_text(key)} = {_number(value)}")
     print("results:" if record.results else "results: (none)")
     for key, value in _flatten(record.results).items():
-        print(f"  {key} = {_number(value)}")
+        print(f"  {_text(key)} = {_number(value)}")
     if record.checkpoints:
         print("checkpoints:")
         for checkpoint in record.checkpoints:
             step = "-" if checkpoint.step is None else checkpoint.step
-            print(f"  {checkpoint.kind:6s} step {step}  {checkpoint.path}")
+            print(f"  {_text(checkpoint.kind):6s} step {step}  {_text(checkpoint.path)}")
     for scope in ("epoch", "step"):
         metrics = store.metrics(record.id, scope)
         if not metrics:
@@ -189,8 +213,8 @@ def _show(store: Any, args: argparse.Namespace) -> int:
             continue
         steps = sorted({int(s) for s_, _ in metrics.values() for s in s_})
         print(f"{scope} metrics: {len(steps)} {scope}s ({steps[0]}..{steps[-1]}), "
-              f"{', '.join(metrics)}")
-        last = " ".join(f"{name}={_number(float(values[-1]))}"
+              f"{', '.join(_text(name) for name in metrics)}")
+        last = " ".join(f"{_text(name)}={_number(float(values[-1]))}"
                         for name, (_, values) in metrics.items())
         print(f"  last: {last}")
     return 0
@@ -206,19 +230,21 @@ def _compare(store: Any, args: argparse.Namespace) -> int:
     missing = object()
     differing = [k for k in keys
                  if len({repr(config.get(k, missing)) for config in configs}) > 1]
-    headers = ["", *(r.label for r in records)]
+    headers = ["", *(_text(r.label) for r in records)]
     rows: list[list[str]] = [["status", *(r.status for r in records)],
                              ["duration", *(_duration(r.duration) for r in records)]]
     if differing:
         rows.append(["config:", *([""] * len(records))])
         for key in differing:
-            rows.append([f"  {key}", *(_number(c[key]) if key in c else "-" for c in configs)])
+            rows.append([f"  {_text(key)}", *(_number(c[key]) if key in c else "-"
+                                              for c in configs)])
     results = [_flatten(r.results) for r in records]
     result_keys = list(dict.fromkeys(k for result in results for k in result))
     if result_keys:
         rows.append(["results:", *([""] * len(records))])
         for key in result_keys:
-            rows.append([f"  {key}", *(_number(r[key]) if key in r else "-" for r in results)])
+            rows.append([f"  {_text(key)}", *(_number(r[key]) if key in r else "-"
+                                              for r in results)])
     print(_table(headers, rows))
     if not differing:
         print(f"(configs identical: {len(keys)} keys)")
@@ -232,7 +258,7 @@ def _export(store: Any, args: argparse.Namespace) -> int:
     if args.out is None:
         store.export_csv(record.id, sys.stdout, scope=args.scope)
         return 0
-    out = _output_path(args.out, "--out")
+    out = _output_path(args.out, "--out", store, force=args.force)
     rows = store.export_csv(record.id, out, scope=args.scope)
     print(f"wrote {rows} {args.scope} rows of run {record.label} to {out}")
     return 0
@@ -242,7 +268,7 @@ def _plot(store: Any, args: argparse.Namespace) -> int:
     from steepest.store import plot_runs
 
     ids = [_run_id(text) for text in args.ids]
-    out = _output_path(args.out, "--out", PLOT_SUFFIXES)
+    out = _output_path(args.out, "--out", store, PLOT_SUFFIXES)
     records = [_record(store, run_id) for run_id in ids]
     try:
         plot_runs(store, [r.id for r in records], out)
@@ -252,8 +278,37 @@ def _plot(store: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def _delete(store: Any, args: argparse.Namespace) -> int:
+    from steepest.store import RunStore
+
+    ids = list(dict.fromkeys(_run_id(text) for text in args.ids))
+    records = [_record(store, run_id) for run_id in ids]  # every id known, or nothing happens
+    for record in records:
+        print(f"  #{record.id} {_text(record.name or record.kind)}  {record.status}  "
+              f"{_when(record.started_at)}  {_key_results(record.results)}")
+    if not args.yes:
+        if not sys.stdin or not sys.stdin.readable():
+            raise UsageError("runs delete: nothing to ask on; add --yes to delete without asking")
+        what = f"{len(records)} run{'s' if len(records) > 1 else ''}"
+        print(f"delete {what} and their metrics from {store.path}? [y/N] ", end="", flush=True)
+        answer = sys.stdin.readline()
+        if not answer:
+            print()
+            raise UsageError("runs delete: no answer (standard input is closed); add --yes to "
+                             "delete without asking")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing deleted; the runs are kept")
+            return 1
+    with RunStore(store.path) as writable:  # the one command here that writes
+        deleted = writable.delete_runs(ids)
+    files = [c.path for r in records for c in r.checkpoints]
+    print(f"deleted runs {', '.join(f'#{i}' for i in deleted)} from {store.path}"
+          + ("; their checkpoint files are left in place" if files else ""))
+    return 0
+
+
 _COMMANDS = {"list": _list, "show": _show, "compare": _compare, "export": _export,
-             "plot": _plot}
+             "plot": _plot, "delete": _delete}
 
 
 def run(args: argparse.Namespace) -> int:

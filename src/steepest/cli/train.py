@@ -314,11 +314,12 @@ def _train(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     except (ValueError, TypeError) as error:
         raise UsageError(f"--model {options['model']}: {error}") from None
     tta = [v.strip() for v in options["tta"].split(",") if v.strip()] or None
-    from steepest.data.augment import TTA_VIEWS
+    from steepest.data.augment import check_tta_views
 
-    for view in tta or ():
-        if view not in TTA_VIEWS:
-            raise UsageError(f"--tta: unknown view {view!r}; choose from {', '.join(TTA_VIEWS)}")
+    try:  # names, and what the data's shape allows, before any run is opened
+        check_tta_views(tta or (), sample_shape)
+    except ValueError as error:
+        raise UsageError(f"--tta: {error}") from None
     try:  # before the run store is opened: a mistyped name leaves no failed run behind
         find_preset(options["optimizer"])
     except ValueError as error:

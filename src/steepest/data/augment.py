@@ -22,7 +22,8 @@ Transform = Callable[[np.ndarray, np.ndarray, np.random.Generator],
 __all__ = [
     "AUGMENTATIONS", "ColorJitter", "Compose", "Cutout", "GaussianNoise", "Mixup",
     "RandomAffine", "RandomCrop", "RandomErasing", "RandomHorizontalFlip", "RandomResizedCrop",
-    "TTA_VIEWS", "affine", "build_augmentation", "evaluate_tta", "resized_crop", "tta_predict",
+    "TTA_VIEWS", "affine", "build_augmentation", "check_tta_views", "evaluate_tta",
+    "resized_crop", "tta_predict",
 ]
 
 
@@ -837,6 +838,18 @@ def _view(x: np.ndarray, view: str | Callable[[np.ndarray], np.ndarray],
         return _shift(x, 2, shift if view == "shift-down" else -shift)
     raise ValueError(f"unknown TTA view {view!r}: choose from {', '.join(TTA_VIEWS)}, or pass a "
                      "function x -> x")
+
+
+def check_tta_views(views: Sequence[str | Callable[[np.ndarray], np.ndarray]],
+                    sample_shape: Sequence[int]) -> None:
+    """Raise ValueError naming the first view that is unknown or cannot apply to samples of
+    `sample_shape` ("shift-up" on 1-D signals), before any training rather than after it."""
+    probe = np.zeros((1, *sample_shape), dtype=np.float32)
+    for view in views:
+        if not callable(view) and view not in TTA_VIEWS:
+            raise ValueError(f"unknown view {view!r}; choose from {', '.join(TTA_VIEWS)}")
+        if not callable(view):
+            _view(probe, view, 1)
 
 
 def tta_predict(model: Any, x: np.ndarray,

@@ -14,11 +14,12 @@ from steepest.store.runstore import (
     RunStoreError,
     git_commit,
     new_uuid,
+    printable,
     resolve_db_path,
 )
 
 __all__ = [
     "DEFAULT_DB", "FLUSH_ROWS", "SCOPES", "STATUSES", "CheckpointRecord", "NotARunStoreError",
     "Run", "RunRecord", "RunStore", "RunStoreError", "git_commit", "new_uuid", "plot_runs",
-    "resolve_db_path",
+    "printable", "resolve_db_path",
 ]

@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from steepest.store.runstore import RunStore
+from steepest.store.runstore import RunStore, printable
 
 # Per panel: the metric names drawn and their line styles (train solid, validation dashed,
 # test dotted); one colour per run.
@@ -14,6 +14,12 @@ PANELS = (
     ("loss", (("loss", "-"), ("val_loss", "--"), ("test_loss", ":"))),
     ("accuracy", (("accuracy", "-"), ("val_accuracy", "--"), ("test_accuracy", ":"))),
 )
+
+
+def _literal(text: str) -> str:
+    """A run's name as matplotlib shows it literally: control characters escaped, and `$`
+    escaped too (it would start mathtext, and an unbalanced one fails the whole picture)."""
+    return printable(text).replace("$", r"\$")
 
 
 def plot_runs(store: RunStore, run_ids: Sequence[int],
@@ -53,7 +59,7 @@ def plot_runs(store: RunStore, run_ids: Sequence[int],
                 epochs, values = metrics[name]
                 suffix = "" if style == "-" else f" ({name.split('_')[0]})"
                 ax.plot(epochs, values, style, color=color, marker="." if len(epochs) < 30
-                        else None, label=f"{record.label}{suffix}")
+                        else None, label=_literal(f"{record.label}{suffix}"))
                 drawn = True
         ax.set_title(title)
         ax.set_xlabel("epoch")

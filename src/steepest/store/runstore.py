@@ -96,6 +96,16 @@ class NotARunStoreError(RunStoreError):
     database, an empty file, or not SQLite at all. Nothing was written to it."""
 
 
+def printable(value: Any) -> str:
+    """A stored string as text to show: control characters (ANSI escapes, carriage returns,
+    bells) and other unprintable ones written escaped, as Python writes them ("\\x1b")."""
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
+
+
 def new_uuid() -> str:
     """A fresh run identity (a random UUID, as text)."""
     return str(uuid.uuid4())
@@ -553,6 +563,24 @@ class RunStore:
         rows = self._read("SELECT id FROM runs WHERE uuid = ?", (run_uuid,))
         return self.run(rows[0][0]) if rows else None
 
+    def delete_runs(self, run_ids: Any) -> list[int]:
+        """Delete these runs with their metrics and checkpoint records, all or none (ValueError
+        naming an id this store does not hold). Checkpoint files are not touched. Returns the
+        ids deleted."""
+        ids = [self._check_id(run_id) for run_id in run_ids]
+
+        def delete(conn: sqlite3.Connection) -> list[int]:
+            for run_id in ids:
+                if not conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone():
+                    raise ValueError(f"no run with id {run_id} in {self.path}")
+            for run_id in ids:  # explicit, not only by cascade: foreign keys may be off
+                for table in ("metrics", "checkpoints"):
+                    conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+                conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+            return ids
+
+        return self._write(delete)
+
     # ------------------------------------------------------------------ reading
     def _record(self, row: tuple, checkpoints: tuple[CheckpointRecord, ...]) -> RunRecord:
         (run_id, kind, name, status, config, command, started, finished, duration, results,
@@ -638,8 +666,9 @@ class RunStore:
             row = table[step]
             writer.writerow([step, *(repr(row[n]) if n in row else "" for n in names)])
         if isinstance(file, (str, os.PathLike)):
-            with open(file, "w", newline="", encoding="utf-8") as out:
-                out.write(text.getvalue())
+            from steepest.io import atomic_write
+
+            atomic_write(file, text.getvalue().encode("utf-8"))
         else:
             file.write(text.getvalue())
         return len(table)

@@ -106,6 +106,10 @@ def fit(model: Module, data: Any, *, optimizer: Any = "adam", lr: float | None =
         validation = _as_arrays(validation, "validation_data")
     if test is not None and not hasattr(test, "epoch_batches"):
         test = _as_arrays(test, "test_data")
+    if tta and isinstance(test, tuple):  # a view the data cannot take: now, not after training
+        from steepest.data.augment import check_tta_views
+
+        check_tta_views(tta, test[0].shape[1:])
 
     if isinstance(optimizer, str):
         params = [p for p in model.parameters() if p.requires_grad]
