@@ -37,6 +37,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    for arg in argv:  # undecodable bytes arrive as surrogates: refuse them, in one line
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            raw = arg.encode("utf-8", "surrogateescape")
+            print(f"steepest: argument {raw!r} is not valid UTF-8; give names and paths in "
+                  f"UTF-8", file=sys.stderr)
+            return 2
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -135,6 +144,10 @@ def _run(args: argparse.Namespace) -> int:
     except OSError as error:  # a file or folder the system refused: say which, no traceback
         where = f" {error.filename}" if error.filename else ""
         print(f"steepest: cannot use{where}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    except MemoryError as error:
+        print(f"steepest: out of memory ({error or 'an allocation failed'}); use less data, "
+              f"a smaller model or a smaller batch", file=sys.stderr)
         return 1
     return 0
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import math
 import shlex
 import sqlite3
@@ -44,6 +45,7 @@ def _int(low: int) -> Any:
         if value < low:
             raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {value}")
         return value
+    parse.expects = "an integer"
     return parse
 
 
@@ -60,6 +62,7 @@ def _float(low: float, *, inclusive: bool = True, high: float | None = None) -> 
                 bound += f" and < {high:g}"
             raise argparse.ArgumentTypeError(f"expected a number {bound}, got {text!r}")
         return value
+    parse.expects = "a number"
     return parse
 
 
@@ -68,6 +71,9 @@ def _batch_size(text: Any) -> int | str:
     if str(text).lower() == "full":
         return "full"
     return _int(1)(text)
+
+
+_batch_size.expects = "an integer or \"full\""
 
 
 def _bool(text: Any) -> bool:
@@ -158,13 +164,21 @@ def load_config(path: str) -> dict[str, Any]:
         import tomllib
     else:  # pragma: no cover
         import tomli as tomllib
+    from steepest._limits import not_a_file
+
     file = Path(path)
-    if not file.is_file():
+    problem = not_a_file(file)
+    if problem == "does not exist":
         raise UsageError(f"--config {path}: no such file")
+    if problem is not None:
+        raise UsageError(f"--config {path} {problem}")
     try:
         raw = tomllib.loads(file.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise UsageError(f"--config {path}: not valid TOML ({error})") from None
+    except RecursionError:
+        raise UsageError(f"--config {path}: nested too deeply to be a config of steepest "
+                         f"options") from None
     return _checked_options(raw, f"--config {path}")
 
 
@@ -184,6 +198,12 @@ def _checked_options(raw: dict[str, Any], source: str,
         if value is None and DEFAULTS[name] is None:
             config[name] = None
             continue
+        expects = getattr(convert, "expects", None)
+        if expects is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                    ) and not (convert is _batch_size and value == "full"):
+            # A typed value of the wrong type: a boolean is not 1.0, a string not a number.
+            shown = json.dumps(value) if isinstance(value, bool) else repr(value)
+            raise UsageError(f"{source}: {key} must be {expects}, got {shown}")
         try:
             config[name] = value if convert is str and isinstance(value, str) else convert(value)
         except argparse.ArgumentTypeError as error:
@@ -238,10 +258,14 @@ def _check_resume_changes(path: str, saved: dict[str, Any], later: list[dict[str
 def _checkpoint_config(path: str) -> dict[str, Any]:
     """The options of the run in a checkpoint (its header only), checked like a config file;
     where to write (checkpoint folder, store) is never taken from the file."""
+    from steepest._limits import not_a_file
     from steepest.io import CheckpointError, checkpoint_info
 
-    if not Path(path).is_file():
+    problem = not_a_file(path)
+    if problem == "does not exist":
         raise UsageError(f"--resume {path}: no such file")
+    if problem is not None:
+        raise UsageError(f"--resume {path} {problem}")
     try:
         config = checkpoint_info(path).config
     except CheckpointError as error:
@@ -264,7 +288,7 @@ def _train(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     options = resolve_options(args)
     import steepest as st
     from steepest import models
-    from steepest.data import build_augmentation, load_dataset
+    from steepest.data import build_augmentation, check_split, load_dataset
     from steepest.store import RunStore, RunStoreError, resolve_db_path
     from steepest.train import TrainingDiverged, fit
     from steepest.train.extension import schedule_span
@@ -279,19 +303,17 @@ def _train(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
         raise UsageError(str(error).strip("'\"")) from None
     except ValueError as error:
         raise UsageError(f"--data: {error}") from None
+    except MemoryError as error:
+        raise UsageError(f"--data {options['data']}: more than memory holds ({error})") from None
     sample_shape = tuple(data.x.shape[1:])
-    for name, labels in (("training", data.y), ("test", data.y_test)):
-        if labels.ndim != 1 or (labels.size and labels.dtype.kind not in "iu"):
-            raise UsageError(f"--data {options['data']}: the {name} labels must be class indices "
-                             f"(integers, one per example), got {labels.dtype} of shape "
-                             f"{labels.shape}")
-        if labels.size and labels.min() < 0:
-            raise UsageError(f"--data {options['data']}: negative class index {labels.min()} in "
-                             f"the {name} labels")
+    try:  # labels, NaN/inf, shapes: a data problem is named before training, never "divergence"
+        check_split(data, f"--data {options['data']}")
+    except ValueError as error:
+        raise UsageError(str(error)) from None
     if len(data.x) == 0:
         raise UsageError(f"--data {options['data']}: no training examples")
     num_classes = data.num_classes
-    missing = sorted(set(range(num_classes)) - set(np.unique(data.y).tolist()))
+    missing = np.setdiff1d(np.arange(num_classes), data.y).tolist()  # num_classes is bounded
     if missing:
         shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
         print(f"note: no training example has class {shown}; the model still has "
@@ -308,11 +330,14 @@ def _train(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
             if options[key] != DEFAULTS[key]:
                 raise UsageError(f"--{key.replace('_', '-')} applies to --model mlp, not "
                                  f"--model {options['model']}")
+    _check_model_size(options, sample_shape, num_classes)
     try:
         model = models.build_model(options["model"], sample_shape, num_classes,
                                    **options_of_model)
     except (ValueError, TypeError) as error:
         raise UsageError(f"--model {options['model']}: {error}") from None
+    except MemoryError as error:
+        raise UsageError(f"--model {options['model']}: too big for memory ({error})") from None
     tta = [v.strip() for v in options["tta"].split(",") if v.strip()] or None
     from steepest.data.augment import check_tta_views
 
@@ -461,3 +486,20 @@ def _new_run_folder(store: Any, run: Any) -> Path:
     if any((folder / name).exists() for name in CHECKPOINT_FILES):
         folder = base / f"run-{run.id}-{run.uuid[:8]}"
     return folder
+
+
+def _check_model_size(options: dict[str, Any], sample_shape: tuple[int, ...],
+                      classes: int) -> None:
+    """Refuse an MLP that cannot fit in memory (--width 10000000000) before allocating it: its
+    weights, their gradients and two optimizer moments, in float32."""
+    from steepest._limits import memory_problem
+
+    if options["model"] != "mlp":
+        return
+    width, depth = options["width"], options["depth"]
+    inputs = math.prod(sample_shape)
+    params = inputs * width + (depth - 1) * width * width + width * classes + depth * width
+    problem = memory_problem(16 * params)
+    if problem is not None:
+        raise UsageError(f"--width {width} --depth {depth}: an MLP of {params:.3g} parameters "
+                         f"{problem}; choose a smaller one")

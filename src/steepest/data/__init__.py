@@ -23,7 +23,10 @@ from steepest.data.augment import (
 )
 from steepest.data.datasets import (
     DATASETS,
+    DataError,
     Split,
+    check_inputs,
+    check_split,
     default_data_dir,
     load_arrays,
     load_cifar10,
@@ -38,10 +41,11 @@ from steepest.data.datasets import (
 from steepest.data.loader import ArrayDataset, DataLoader, random_split, train_val_split
 
 __all__ = [
-    "AUGMENTATIONS", "ArrayDataset", "ColorJitter", "Compose", "Cutout", "DATASETS",
+    "AUGMENTATIONS", "ArrayDataset", "ColorJitter", "Compose", "Cutout", "DATASETS", "DataError",
     "DataLoader", "GaussianNoise", "Mixup", "RandomAffine", "RandomCrop", "RandomErasing",
     "RandomHorizontalFlip", "RandomResizedCrop", "Split", "TTA_VIEWS", "augment",
-    "build_augmentation", "default_data_dir", "evaluate_tta", "load_arrays", "load_cifar10",
-    "load_dataset", "load_digits", "load_fashion_mnist", "load_mnist", "load_mnist1d",
-    "mnist1d_cache_path", "random_split", "read_idx", "train_val_split", "tta_predict",
+    "build_augmentation", "check_inputs", "check_split", "default_data_dir", "evaluate_tta",
+    "load_arrays", "load_cifar10", "load_dataset", "load_digits", "load_fashion_mnist",
+    "load_mnist", "load_mnist1d", "mnist1d_cache_path", "random_split", "read_idx",
+    "train_val_split", "tta_predict",
 ]

@@ -8,13 +8,24 @@ from __future__ import annotations
 
 import csv
 import gzip
+import math
 import os
 import tempfile
 import warnings
+import zipfile
+import zlib
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+
+from steepest import _limits
+
+
+class DataError(ValueError):
+    """Data that cannot be used as it is: a damaged or crafted file, labels that are not class
+    indices, NaN or infinite inputs, parts that do not fit together, more than memory holds.
+    The message names the file (or the array) and what is wrong."""
 
 
 class Split(NamedTuple):
@@ -137,7 +148,7 @@ def load_mnist1d(seed: int | None = None, dtype=np.float32,
     """
     seed = MNIST1D_DEFAULT_SEED if seed is None else seed
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"load_mnist1d: seed must be a non-negative integer or None, got {seed!r}")
+        raise DataError(f"load_mnist1d: seed must be a non-negative integer or None, got {seed!r}")
     path = mnist1d_cache_path(int(seed), cache_dir)
     data = _read_mnist1d_cache(path)
     if data is None:
@@ -158,7 +169,7 @@ def load_mnist1d(seed: int | None = None, dtype=np.float32,
 def _check_fraction(value: float, name: str, owner: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) \
             or not 0.0 < float(value) < 1.0:
-        raise ValueError(f"{owner}: {name} must be a fraction strictly between 0 and 1, "
+        raise DataError(f"{owner}: {name} must be a fraction strictly between 0 and 1, "
                          f"got {value!r}")
     return float(value)
 
@@ -181,7 +192,7 @@ def _labels(y: np.ndarray, where: str) -> np.ndarray:
         if y.ndim == 1 and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
             return y.astype(np.int64)
         return y.astype(np.float32)
-    raise ValueError(f"{where}: labels must be numbers, got dtype {y.dtype}")
+    raise DataError(f"{where}: labels must be numbers, got dtype {y.dtype}")
 
 
 # --------------------------------------------------------------------------- digits
@@ -243,28 +254,45 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 
     Layout: two zero bytes, a type byte (0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32,
     0x0D float32, 0x0E float64), the number of dimensions, each dimension as a big-endian
-    uint32, then the values, big-endian, row-major.
+    uint32, then the values, big-endian, row-major. The header is read first: a file that
+    declares more data than it holds (or than memory holds, for a gzip bomb) is refused before
+    the data is read.
     """
     path = Path(path)
+    problem = _limits.not_a_file(path)
+    if problem is not None:
+        raise (FileNotFoundError if problem == "does not exist" else DataError)(
+            f"{path} {problem}")
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as handle:
-            raw = handle.read()
-    except (OSError, EOFError) as error:  # a damaged gzip stream raises these
-        raise ValueError(f"{path}: cannot read this IDX file ({error})") from error
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
-        raise ValueError(f"{path}: not an IDX file (bad magic number {raw[:4].hex() or 'empty'})")
-    dtype = np.dtype(_IDX_DTYPES[raw[2]])
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise ValueError(f"{path}: truncated IDX header")
-    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(raw) - header != expected:
-        raise ValueError(f"{path}: IDX file says shape {shape} ({expected} bytes of data) but "
-                         f"holds {len(raw) - header} bytes: the file is truncated or damaged")
-    array = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+            magic = handle.read(4)
+            if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in _IDX_DTYPES:
+                raise DataError(f"{path}: not an IDX file (bad magic number "
+                                f"{magic.hex() or 'empty'})")
+            dtype = np.dtype(_IDX_DTYPES[magic[2]])
+            ndim = magic[3]
+            dims = handle.read(4 * ndim)
+            if len(dims) < 4 * ndim:
+                raise DataError(f"{path}: truncated IDX header")
+            shape = tuple(int(d) for d in np.frombuffer(dims, dtype=">u4"))
+            expected = math.prod(shape) * dtype.itemsize
+            size = os.fstat(handle.fileno()).st_size - 4 - 4 * ndim
+            if path.suffix != ".gz" and expected != size:
+                raise DataError(f"{path}: IDX file says shape {shape} ({expected} bytes of data) "
+                                f"but holds {size} bytes: the file is truncated or damaged")
+            too_big = _limits.memory_problem(expected * 2)
+            if too_big is not None:
+                raise DataError(f"{path}: IDX header declares shape {shape}, which {too_big}")
+            raw = handle.read(expected)
+            extra = handle.read(1)
+    except (OSError, EOFError, zlib.error) as error:  # a damaged gzip stream raises these
+        raise DataError(f"{path}: cannot read this IDX file ({error})") from error
+    if len(raw) != expected or extra:
+        held = "more" if extra else f"{len(raw)} bytes"
+        raise DataError(f"{path}: IDX file says shape {shape} ({expected} bytes of data) but "
+                        f"holds {held}: the file is truncated or damaged")
+    array = np.frombuffer(raw, dtype=dtype).reshape(shape)
     return array.astype(dtype.newbyteorder("="))
 
 
@@ -287,7 +315,7 @@ def load_mnist(root: str | os.PathLike, kind: str = "mnist") -> Split:
     """
     kind = {"fashion-mnist": "fashion", "fashion_mnist": "fashion"}.get(kind, kind)
     if kind not in _MNIST_SOURCES:
-        raise ValueError(f"load_mnist: kind must be 'mnist' or 'fashion', got {kind!r}")
+        raise DataError(f"load_mnist: kind must be 'mnist' or 'fashion', got {kind!r}")
     root = Path(root).expanduser()
     subfolder, source = _MNIST_SOURCES[kind]
     folders = [root, root / "raw", root / subfolder / "raw"]
@@ -309,13 +337,16 @@ def load_mnist(root: str | os.PathLike, kind: str = "mnist") -> Split:
         (image_path, images), (label_path, labels) = (arrays[f"{split}_images"],
                                                       arrays[f"{split}_labels"])
         if images.ndim != 3:
-            raise ValueError(f"{image_path}: expected images of shape (N, H, W), got "
+            raise DataError(f"{image_path}: expected images of shape (N, H, W), got "
                              f"{images.shape}")
         if labels.ndim != 1 or len(labels) != len(images):
-            raise ValueError(f"{label_path}: expected {len(images)} labels (one per image in "
+            raise DataError(f"{label_path}: expected {len(images)} labels (one per image in "
                              f"{image_path.name}), got shape {labels.shape}")
         parts.append(images.astype(np.float32)[:, None] / np.float32(255.0))
-        parts.append(labels.astype(np.int64))
+        parts.append(_class_labels(labels, str(label_path)))
+    if parts[0].shape[1:] != parts[2].shape[1:]:
+        raise DataError(f"{root}: the training images are {parts[0].shape[1:]} but the test "
+                        f"images {parts[2].shape[1:]}; both must have one size")
     return Split(parts[0], parts[1], parts[2], parts[3])
 
 
@@ -331,15 +362,21 @@ _CIFAR_TEST = "test_batch.bin"
 
 
 def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    problem = _limits.not_a_file(path)
+    if problem is not None:
+        raise DataError(f"{path} {problem}")
+    too_big = _limits.memory_problem(5 * path.stat().st_size)  # bytes, then float32 pixels
+    if too_big is not None:
+        raise DataError(f"{path}: {path.stat().st_size} bytes, which as images {too_big}")
     raw = np.fromfile(path, dtype=np.uint8)
     if raw.size == 0 or raw.size % _CIFAR_RECORD:
-        raise ValueError(f"{path}: {raw.size} bytes is not a whole number of CIFAR-10 records "
+        raise DataError(f"{path}: {raw.size} bytes is not a whole number of CIFAR-10 records "
                          f"({_CIFAR_RECORD} bytes each: 1 label + 3x32x32 pixels); the file is "
                          "truncated or not the binary version")
     records = raw.reshape(-1, _CIFAR_RECORD)
     labels = records[:, 0].astype(np.int64)
     if labels.max() > 9:
-        raise ValueError(f"{path}: label {labels.max()} out of range 0..9; is this CIFAR-100?")
+        raise DataError(f"{path}: label {labels.max()} out of range 0..9; is this CIFAR-100?")
     images = records[:, 1:].reshape(-1, 3, 32, 32).astype(np.float32) / np.float32(255.0)
     return images, labels
 
@@ -376,49 +413,92 @@ def load_cifar10(root: str | os.PathLike) -> Split:
 # --------------------------------------------------------------------------- user arrays
 def _split_or_hold_out(x, y, x_test, y_test, test_fraction, seed, where) -> Split:
     if (x_test is None) != (y_test is None):
-        raise ValueError(f"{where}: give both x_test and y_test, or neither (then "
+        raise DataError(f"{where}: give both x_test and y_test, or neither (then "
                          f"{test_fraction:.0%} of x, y is held out for testing)")
     if len(x) != len(y):
-        raise ValueError(f"{where}: x has {len(x)} samples but y has {len(y)}")
+        raise DataError(f"{where}: x has {len(x)} samples but y has {len(y)}")
     if x_test is None:
         if len(x) < 2:
-            raise ValueError(f"{where}: need at least 2 samples to hold out a test part, "
+            raise DataError(f"{where}: need at least 2 samples to hold out a test part, "
                              f"got {len(x)}")
         return _seeded_split(x, y, test_fraction, seed)
     if len(x_test) != len(y_test):
-        raise ValueError(f"{where}: x_test has {len(x_test)} samples but y_test has "
+        raise DataError(f"{where}: x_test has {len(x_test)} samples but y_test has "
                          f"{len(y_test)}")
     if x.shape[1:] != x_test.shape[1:]:
-        raise ValueError(f"{where}: x samples have shape {x.shape[1:]} but x_test samples "
+        raise DataError(f"{where}: x samples have shape {x.shape[1:]} but x_test samples "
                          f"{x_test.shape[1:]}")
     return Split(x, y, x_test, y_test)
 
 
 def _features(array: np.ndarray, dtype, where: str) -> np.ndarray:
     array = np.asarray(array)
+    if np.issubdtype(array.dtype, np.complexfloating):
+        raise DataError(f"{where}: inputs are complex numbers ({array.dtype}); steepest "
+                        f"trains on real inputs: pass the real and imaginary parts as features")
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise ValueError(f"{where}: features must be numbers, got dtype {array.dtype}")
+        raise DataError(f"{where}: features must be numbers, got dtype {array.dtype}")
     return array.astype(dtype)
+
+
+def _check_npz_members(path: Path, keys: tuple[str, ...]) -> None:
+    """Read each wanted member's .npy header from the zip archive (never its data): its
+    declared size must be what the archive holds for it, and the arrays must fit in memory.
+    An npz declaring 10^12 elements, or a zip bomb, is refused here."""
+    needed = 0
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                key = info.filename.removesuffix(".npy")
+                if key not in keys:
+                    continue
+                with archive.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                              else np.lib.format.read_array_header_2_0)
+                    shape, _, array_dtype = reader(member)
+                    header_size = member.tell()
+                if array_dtype.hasobject:
+                    raise DataError(f"{path}: array {key} holds Python objects, which would "
+                                    f"need pickle (never used); store numeric arrays only")
+                nbytes = math.prod(shape) * array_dtype.itemsize
+                if header_size + nbytes != info.file_size:
+                    raise DataError(f"{path}: array {key} declares shape {shape} of "
+                                    f"{array_dtype} ({nbytes} bytes) but the archive holds "
+                                    f"{info.file_size - header_size} bytes for it: a damaged "
+                                    f"or crafted file")
+                needed += nbytes + math.prod(shape) * 8  # read, then converted
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError,
+            zlib.error) as error:
+        if isinstance(error, DataError):
+            raise
+        raise DataError(f"{path}: not a readable .npz file ({error}); save plain arrays with "
+                        "numpy.savez(path, x=..., y=..., x_test=..., y_test=...)") from None
+    too_big = _limits.memory_problem(needed)
+    if too_big is not None:
+        raise DataError(f"{path}: its arrays declare {needed} bytes, which {too_big}")
 
 
 def _load_npz(path: Path, test_fraction: float, seed: int, dtype) -> Split:
     where = str(path)
+    if zipfile.is_zipfile(path):
+        _check_npz_members(path, ("x", "y", "x_test", "y_test"))
     try:
         archive = np.load(path, allow_pickle=False)
     except Exception as error:  # a bad zip, a bad header: say so, naming the file
-        raise ValueError(f"{path}: not a readable .npz file ({error}); save plain arrays with "
+        raise DataError(f"{path}: not a readable .npz file ({error}); save plain arrays with "
                          "numpy.savez(path, x=..., y=..., x_test=..., y_test=...)") from error
     if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ValueError(f"{path}: holds one array, not an .npz archive with arrays x and y")
+        raise DataError(f"{path}: holds one array, not an .npz archive with arrays x and y")
     with archive:
         keys = set(archive.files)
         if not {"x", "y"} <= keys:
-            raise ValueError(f"{path}: needs arrays named x and y (and optionally x_test, "
+            raise DataError(f"{path}: needs arrays named x and y (and optionally x_test, "
                              f"y_test); it has {sorted(keys) or 'none'}")
         try:
             loaded = {key: archive[key] for key in ("x", "y", "x_test", "y_test") if key in keys}
         except ValueError as error:  # object arrays need pickle, which is never used
-            raise ValueError(f"{path}: {error}; store numeric arrays only") from error
+            raise DataError(f"{path}: {error}; store numeric arrays only") from error
     x = _features(loaded["x"], dtype, where)
     y = _labels(loaded["y"], where)
     x_test = _features(loaded["x_test"], dtype, where) if "x_test" in loaded else None
@@ -440,13 +520,13 @@ def _csv_layout(path: Path) -> tuple[list[str] | None, int, int | None, list[int
         first = next((row for row in csv.reader(handle)
                       if row and any(cell.strip() for cell in row)), None)
     if first is None:
-        raise ValueError(f"{path}: the CSV file is empty")
+        raise DataError(f"{path}: the CSV file is empty")
     header = None if all(_is_number(cell) for cell in first) else [c.strip() for c in first]
     names = [name.lower() for name in header] if header is not None else []
     split_column = names.index("split") if "split" in names else None
     value_columns = [i for i in range(len(first)) if i != split_column]
     if len(value_columns) < 2:
-        raise ValueError(f"{path}: need at least one feature column and a label column (the "
+        raise DataError(f"{path}: need at least one feature column and a label column (the "
                          f"last), got {len(value_columns)} column(s)")
     return header, len(first), split_column, value_columns
 
@@ -459,12 +539,12 @@ def _csv_fast(path: Path, header, width, split_column, value_columns):
         warnings.simplefilter("ignore")  # "input contained no data" and friends
         table = np.loadtxt(path, dtype=np.float64 if split_column is None else str, **options)
     if table.shape[1] != width:
-        raise ValueError("ragged")
+        raise DataError("ragged")
     if split_column is None:
         return table, None
     tags = np.char.lower(np.char.strip(table[:, split_column]))
     if not np.isin(tags, ["train", "test"]).all():
-        raise ValueError("bad split tag")
+        raise DataError("bad split tag")
     return table[:, value_columns].astype(np.float64), tags == "test"
 
 
@@ -483,15 +563,15 @@ def _csv_careful(path: Path, header, width, split_column, value_columns):
     is_test = np.zeros(len(rows), dtype=bool)
     for r, (row, line) in enumerate(zip(rows, lines, strict=True)):
         if len(row) != width:
-            raise ValueError(f"{path}, line {line}: {len(row)} columns, expected {width}")
+            raise DataError(f"{path}, line {line}: {len(row)} columns, expected {width}")
         try:
             values[r] = [float(row[i]) for i in value_columns]
         except ValueError as error:
-            raise ValueError(f"{path}, line {line}: {error}") from error
+            raise DataError(f"{path}, line {line}: {error}") from error
         if split_column is not None:
             tag = row[split_column].strip().lower()
             if tag not in ("train", "test"):
-                raise ValueError(f"{path}, line {line}: split must be 'train' or 'test', "
+                raise DataError(f"{path}, line {line}: split must be 'train' or 'test', "
                                  f"got {row[split_column]!r}")
             is_test[r] = tag == "test"
     return values, (is_test if split_column is not None else None), lines
@@ -505,14 +585,14 @@ def _load_csv(path: Path, test_fraction: float, seed: int, dtype) -> Split:
     except ValueError:
         values, is_test, lines = _csv_careful(path, header, width, split_column, value_columns)
     if len(values) == 0:
-        raise ValueError(f"{path}: the CSV file has a header but no rows")
+        raise DataError(f"{path}: the CSV file has a header but no rows")
     labels = values[:, -1]
     bad = np.flatnonzero(~np.isfinite(labels) | (labels != np.round(labels)))
     if bad.size:
         if lines is None:
             lines = _csv_careful(path, header, width, split_column, value_columns)[2]
-        raise ValueError(f"{path}, line {lines[bad[0]]}: the label (last column) must be an "
-                         f"integer, got {labels[bad[0]]!r}")
+        raise DataError(f"{path}, line {lines[bad[0]]}: the label (last column) must be an "
+                         f"integer, got {float(labels[bad[0]])!r}")
     x = values[:, :-1].astype(dtype)
     y = labels.astype(np.int64)
     if is_test is None:
@@ -537,8 +617,11 @@ def load_arrays(path: str | os.PathLike, *, test_fraction: float = 0.2, seed: in
     path = Path(path).expanduser()
     suffix = path.suffix.lower()
     if suffix not in (".npz", ".csv"):
-        raise ValueError(f"load_arrays: {path} must end in .npz or .csv")
+        raise DataError(f"load_arrays: {path} must end in .npz or .csv")
     test_fraction = _check_fraction(test_fraction, "test_fraction", "load_arrays")
+    problem = _limits.not_a_file(path)
+    if problem is not None and problem != "does not exist":
+        raise DataError(f"data file {path} {problem}")
     if not path.is_file():
         raise FileNotFoundError(
             f"data file {path} not found: put your arrays there (an .npz with x, y[, x_test, "
@@ -547,6 +630,80 @@ def load_arrays(path: str | os.PathLike, *, test_fraction: float = 0.2, seed: in
     if suffix == ".npz":
         return _load_npz(path, test_fraction, seed, dtype)
     return _load_csv(path, test_fraction, seed, dtype)
+
+
+# --------------------------------------------------------------------------- checks
+def _class_labels(labels: np.ndarray, where: str) -> np.ndarray:
+    """Labels as int64 class indices: integers, or floats that are whole numbers; fractional
+    labels are refused (never cut to integers)."""
+    labels = np.asarray(labels)
+    if labels.dtype.kind in "iub":
+        return labels.astype(np.int64)
+    if labels.dtype.kind == "f":
+        bad = np.flatnonzero(~np.isfinite(labels) | (labels != np.round(labels)))
+        if bad.size:
+            raise DataError(f"{where}: label {labels.flat[bad[0]]!r} (index {bad[0]}) is not a "
+                            f"whole number; class labels must be integers")
+        return labels.astype(np.int64)
+    raise DataError(f"{where}: labels must be numbers, got dtype {labels.dtype}")
+
+
+def check_inputs(x: np.ndarray, where: str, part: str = "training inputs") -> None:
+    """Raise DataError unless `x` holds real, finite numbers: NaN or infinite values are
+    counted and located (a data problem, found before training, never "divergence")."""
+    x = np.asarray(x)
+    if np.issubdtype(x.dtype, np.complexfloating):
+        raise DataError(f"{where}: the {part} are complex numbers ({x.dtype}); steepest trains "
+                        f"on real inputs")
+    if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+        raise DataError(f"{where}: the {part} must be numbers, got dtype {x.dtype}")
+    if x.dtype.kind == "f":
+        finite = np.isfinite(x)
+        if not finite.all():
+            bad = int(finite.size - np.count_nonzero(finite))
+            first = np.unravel_index(int(np.argmin(finite)), x.shape)
+            raise DataError(f"{where}: the {part} hold {bad} NaN or infinite "
+                            f"value{'s' if bad > 1 else ''} (the first in sample {first[0]}); "
+                            f"clean or drop those samples before training")
+
+
+def check_split(split: Split, where: str) -> None:
+    """Raise DataError naming the problem unless `split` is usable for classification:
+    real, finite inputs; train and test samples of one shape; labels that are 1-D class
+    indices 0..K-1, one per sample, with K bounded by the data (a label of 10^12 is refused
+    without allocating anything proportional to it)."""
+    x, y, x_test, y_test = split
+    check_inputs(x, where, "training inputs")
+    check_inputs(x_test, where, "test inputs")
+    if len(x_test) and x.shape[1:] != x_test.shape[1:]:
+        raise DataError(f"{where}: training samples have shape {x.shape[1:]} but test samples "
+                        f"{x_test.shape[1:]}; both must have one shape")
+    examples = len(y) + len(y_test)
+    limit = max(1024, examples)
+    for part, labels in (("training", y), ("test", y_test)):  # fractional: refused, not cut
+        labels = np.asarray(labels)
+        if labels.dtype.kind == "f" and labels.size:
+            bad = np.flatnonzero(~np.isfinite(labels) | (labels != np.round(labels)))
+            if bad.size:
+                raise DataError(f"{where}: the {part} labels must be class indices (whole "
+                                f"numbers), but label {bad[0]} is {float(labels[bad[0]])!r}")
+    for part, inputs, labels in (("training", x, y), ("test", x_test, y_test)):
+        labels = np.asarray(labels)
+        if labels.ndim != 1 or len(labels) != len(inputs):
+            raise DataError(f"{where}: the {part} labels must be one class index per sample "
+                            f"({len(inputs)}), got shape {labels.shape}")
+        if labels.size == 0:
+            continue
+        if labels.dtype.kind not in "iu":
+            raise DataError(f"{where}: the {part} labels must be class indices (integers), "
+                            f"got {labels.dtype}")
+        low, high = labels.min(), labels.max()
+        if low < 0:
+            raise DataError(f"{where}: negative class index {low} in the {part} labels")
+        if high >= limit:
+            raise DataError(f"{where}: label {high} in the {part} labels is far outside the "
+                            f"classes: class indices run 0..K-1, and {examples} examples "
+                            f"cannot need more than {limit}; fix the labels")
 
 
 # --------------------------------------------------------------------------- registry
@@ -576,5 +733,5 @@ def load_dataset(name: str, root: str | os.PathLike | None = None,
         if key == "cifar10":
             return load_cifar10(folder)
         return load_mnist(folder, kind="fashion" if key == "fashion-mnist" else "mnist")
-    raise ValueError(f"unknown dataset {text!r}: choose one of {', '.join(DATASETS)}, or give "
+    raise DataError(f"unknown dataset {text!r}: choose one of {', '.join(DATASETS)}, or give "
                      "the path of a .npz or .csv file")

@@ -344,11 +344,14 @@ class _Layout:
 def _open_safetensors(path: Path) -> tuple[Any, _Layout]:
     """(open binary file, its checked layout). Reads only the 8-byte length and the header:
     tensor bytes are read one tensor at a time, within bounds the file is checked to hold."""
+    from steepest._limits import not_a_file
+
     path = Path(path)
-    if not path.exists():
+    problem = not_a_file(path)
+    if problem == "does not exist":
         raise FileNotFoundError(f"no such file: {path}")
-    if path.is_dir():
-        raise CheckpointError(f"{path} is a folder, not a checkpoint file")
+    if problem is not None:  # a folder, a FIFO (which would block): never opened
+        raise CheckpointError(f"{path} {problem.replace('a file', 'a checkpoint file')}")
     file = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
     try:
         return file, _read_layout(path, file)

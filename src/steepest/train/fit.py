@@ -106,6 +106,13 @@ def fit(model: Module, data: Any, *, optimizer: Any = "adam", lr: float | None =
         validation = _as_arrays(validation, "validation_data")
     if test is not None and not hasattr(test, "epoch_batches"):
         test = _as_arrays(test, "test_data")
+    from steepest.data import check_inputs
+
+    for part, arrays in (("training inputs", getattr(loader, "dataset", None)),
+                         ("validation inputs", validation), ("test inputs", test)):
+        inputs = arrays[0] if isinstance(arrays, tuple) else getattr(arrays, "x", None)
+        if isinstance(inputs, np.ndarray):  # NaN/inf: a data problem, named before training
+            check_inputs(inputs, "fit", part)
     if tta and isinstance(test, tuple):  # a view the data cannot take: now, not after training
         from steepest.data.augment import check_tta_views
 
