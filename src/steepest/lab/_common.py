@@ -144,11 +144,12 @@ def check_state(model: Module, state: Mapping[str, Any], what: str) -> dict[str,
 
 def evaluate(model: Module, x: np.ndarray, y: np.ndarray,
              batch_size: int = 2000) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of `model` on (x, y), in eval mode, without a graph."""
-    from steepest.train.basic import evaluate_classifier
+    """Mean cross-entropy and accuracy of `model` on (x, y), in eval mode, without a graph
+    (`train.loop.evaluate`, the one evaluation)."""
+    from steepest.train.loop import evaluate as evaluate_task
 
-    loss, accuracy = evaluate_classifier(model, x, y, batch_size=batch_size)
-    return float(loss), float(accuracy)
+    metrics = evaluate_task(model, "classification", (x, y), batch_size)
+    return float(metrics["loss"]), float(metrics["accuracy"])
 
 
 def fmt(value: Any) -> str:

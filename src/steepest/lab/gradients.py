@@ -241,8 +241,7 @@ def gradient_flow(activations: Sequence[str] = ("sigmoid", "tanh", "relu"), dept
     norms from then on are NaN.
     seed: the weights (same for every activation) and the batch order.
     """
-    import steepest.nn.functional as F
-    from steepest.tensor import Tensor
+    from steepest.train.loop import NonFiniteLoss, TrainingLoop
 
     activations = tuple(activations)
     if not activations:
@@ -271,20 +270,24 @@ def gradient_flow(activations: Sequence[str] = ("sigmoid", "tanh", "relu"), dept
         linears = _linears(model)
         opt = make_optimizer(optimizer, model.parameters(), lr, "gradient_flow") \
             if train_steps else None
+        loop = TrainingLoop(model, opt)
         stream = batches(len(x), batch_size, np.random.default_rng([seed, 2]))
         rows = np.full((len(recorded), depth), np.nan)
         step_losses = np.full(train_steps + 1, np.nan)
         diverged[act] = None
         for step in range(train_steps + 1):
             batch = next(stream)
-            model.zero_grad()
+            loop.zero_grad()
             # Overflow in a diverging training is reported once, as `diverged`, not warned.
             with np.errstate(all="ignore"):
-                loss = F.cross_entropy(model(Tensor(x[batch])), y[batch])
-                loss.backward()
-                value = loss.item()
+                try:
+                    value = loop.forward_backward(x[batch], y[batch]).loss
+                except NonFiniteLoss:
+                    diverged[act] = step
+                    break
+                loop.reduce_gradients()
                 norms = [float(np.linalg.norm(layer.weight.grad)) for layer in linears]
-            if not (math.isfinite(value) and all(math.isfinite(n) for n in norms)):
+            if not all(math.isfinite(n) for n in norms):
                 diverged[act] = step
                 break
             step_losses[step] = value
@@ -292,7 +295,7 @@ def gradient_flow(activations: Sequence[str] = ("sigmoid", "tanh", "relu"), dept
                 rows[recorded.index(step)] = norms
             if step < train_steps:
                 with np.errstate(all="ignore"):
-                    opt.step()
+                    loop.apply_update()
         history[act] = rows
         losses[act] = step_losses
     config = dict(activations=list(activations), depth=depth, width=width, init=init,

@@ -401,9 +401,9 @@ def train_and_record(model: Module, data: Any = None, steps: int = 500, *, lr: f
     Raises steepest.train.TrainingDiverged (with .step and .loss) at the first non-finite
     mini-batch loss (step k: the loss before the k-th update; steps + 1: after the last one).
     """
-    import steepest.nn.functional as F
     from steepest.autograd.grad_mode import no_grad
     from steepest.tensor import Tensor
+    from steepest.train.loop import NonFiniteLoss, TrainingLoop
     from steepest.train.trainer import TrainingDiverged
 
     def diverged(step: int, loss: float) -> TrainingDiverged:
@@ -419,28 +419,28 @@ def train_and_record(model: Module, data: Any = None, steps: int = 500, *, lr: f
     if record_every < 1:
         raise ValueError(f"train_and_record: record_every must be >= 1, got {record_every}")
     x, y = as_arrays(data, "train_and_record")
-    opt = make_optimizer(optimizer, model.parameters(), lr, "train_and_record")
+    loop = TrainingLoop(model, make_optimizer(optimizer, model.parameters(), lr,
+                                              "train_and_record"))
     stream = batches(len(x), batch_size, np.random.default_rng([seed, 2]))
     model.train()
     states, recorded, losses = [snapshot(model)], [0], []
     for step in range(1, steps + 1):
         batch = next(stream)
-        opt.zero_grad()
+        loop.zero_grad()
         with np.errstate(all="ignore"):  # a diverging loss is reported below, once
-            loss = F.cross_entropy(model(Tensor(x[batch])), y[batch])
-        value = loss.item()
-        if not math.isfinite(value):
-            raise diverged(step, value)
-        with np.errstate(all="ignore"):
-            loss.backward()
-            opt.step()
+            try:
+                value = loop.forward_backward(x[batch], y[batch]).loss
+            except NonFiniteLoss as error:
+                raise diverged(step, error.loss) from None
+            loop.reduce_gradients()
+            loop.apply_update()
         losses.append(value)
         if step % record_every == 0 or step == steps:
             states.append(snapshot(model))
             recorded.append(step)
     batch = next(stream)
     with no_grad(), np.errstate(all="ignore"):
-        losses.append(F.cross_entropy(model(Tensor(x[batch])), y[batch]).item())
+        losses.append(loop.task.loss(model(Tensor(x[batch])), y[batch]).item())
     if not math.isfinite(losses[-1]):
         raise diverged(steps + 1, losses[-1])
     config = dict(steps=steps, lr=lr, batch_size=batch_size, record_every=record_every,

@@ -32,6 +32,7 @@ from steepest.lab._common import (
     smooth_losses,
 )
 from steepest.nn.module import Module
+from steepest.train.loop import NonFiniteLoss, TrainingLoop
 
 __all__ = ["LRRangeResult", "LRSweepResult", "lr_range_test", "lr_sweep", "plot_lr_range",
            "plot_lr_sweep"]
@@ -73,6 +74,15 @@ class LRRangeResult:
         ]
 
 
+def _forward_backward(loop: TrainingLoop, x: np.ndarray, y: np.ndarray) -> float:
+    """The batch's loss, with its gradients when it is finite (a NaN or infinite one is a
+    value these studies record: it marks where the rate diverged)."""
+    try:
+        return loop.forward_backward(x, y).loss
+    except NonFiniteLoss as error:
+        return error.loss
+
+
 def _check_common(where: str, batch_size: int, steps: int) -> None:
     if batch_size < 1:
         raise ValueError(f"{where}: batch_size must be positive, got {batch_size}")
@@ -93,9 +103,6 @@ def lr_range_test(model_fn: Callable[..., Module], data: Any = None, *, start_lr
     skip_start: the first steps are left out of the suggestion (as fastai v1 does): there the
     bias-corrected average is still mostly one batch's noise, and its slope with it.
     """
-    import steepest.nn.functional as F
-    from steepest.tensor import Tensor
-
     _check_common("lr_range_test", batch_size, steps)
     check_optimizer(optimizer, "lr_range_test")
     if not (0 < start_lr < end_lr) or not math.isfinite(end_lr):
@@ -112,6 +119,7 @@ def lr_range_test(model_fn: Callable[..., Module], data: Any = None, *, start_lr
     model = build(model_fn, np.random.default_rng([seed, 1]))
     model.train()
     opt = make_optimizer(optimizer, model.parameters(), start_lr, "lr_range_test")
+    loop = TrainingLoop(model, opt)
     schedule = start_lr * (end_lr / start_lr) ** (np.arange(steps) / (steps - 1))
     stream = batches(len(x), batch_size, np.random.default_rng([seed, 2]))
     losses: list[float] = []
@@ -122,10 +130,9 @@ def lr_range_test(model_fn: Callable[..., Module], data: Any = None, *, start_lr
         for group in opt.param_groups:
             group["lr"] = float(lr)
         batch = next(stream)
-        opt.zero_grad()
+        loop.zero_grad()
         with np.errstate(all="ignore"):
-            loss = F.cross_entropy(model(Tensor(x[batch])), y[batch])
-            value = loss.item()
+            value = _forward_backward(loop, x[batch], y[batch])
             losses.append(value)
             avg = (1 - smooth) * avg + smooth * value
             current = avg / (1 - (1 - smooth) ** (i + 1))
@@ -135,8 +142,8 @@ def lr_range_test(model_fn: Callable[..., Module], data: Any = None, *, start_lr
             break
         best = min(best, current)
         with np.errstate(all="ignore"):
-            loss.backward()
-            opt.step()
+            loop.reduce_gradients()
+            loop.apply_update()
     lrs = schedule[:len(losses)]
     losses_arr, smoothed_arr = np.array(losses), np.array(smoothed)
     # The suggestion and the "moving" point only look at steps before the divergence.
@@ -209,9 +216,6 @@ def lr_sweep(model_fn: Callable[..., Module], data: Any = None,
     runs that did not diverge: "right" (the best), "too small" (a smaller rate), "too large"
     (a larger one) or "diverged". Arguments as for `lr_range_test`.
     """
-    import steepest.nn.functional as F
-    from steepest.tensor import Tensor
-
     _check_common("lr_sweep", batch_size, steps)
     check_optimizer(optimizer, "lr_sweep")
     lrs = np.array(sorted(float(lr) for lr in lrs))
@@ -223,14 +227,14 @@ def lr_sweep(model_fn: Callable[..., Module], data: Any = None,
     for row, lr in enumerate(lrs):
         model = build(model_fn, np.random.default_rng([seed, 1]))
         model.train()
-        opt = make_optimizer(optimizer, model.parameters(), float(lr), "lr_sweep")
+        loop = TrainingLoop(model, make_optimizer(optimizer, model.parameters(), float(lr),
+                                                  "lr_sweep"))
         stream = batches(len(x), batch_size, np.random.default_rng([seed, 2]))
         for step in range(steps + 1):
             batch = next(stream)
-            opt.zero_grad()
+            loop.zero_grad()
             with np.errstate(all="ignore"):
-                loss = F.cross_entropy(model(Tensor(x[batch])), y[batch])
-                value = loss.item()
+                value = _forward_backward(loop, x[batch], y[batch])
             if not math.isfinite(value) or value > diverge_factor * curves[row, 0]:
                 diverged[row] = True
                 curves[row, step] = value if math.isfinite(value) else np.nan
@@ -238,8 +242,8 @@ def lr_sweep(model_fn: Callable[..., Module], data: Any = None,
             curves[row, step] = value
             if step < steps:
                 with np.errstate(all="ignore"):
-                    loss.backward()
-                    opt.step()
+                    loop.reduce_gradients()
+                    loop.apply_update()
     tail = max(1, (steps + 1) // 10)
     final = np.full(len(lrs), np.inf)
     final[~diverged] = np.mean(curves[~diverged, -tail:], axis=1)

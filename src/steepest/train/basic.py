@@ -1,4 +1,5 @@
-"""The lectures' basic pipeline: sample a mini-batch, forward, loss, backward, update."""
+"""The lectures' basic pipeline: sample a mini-batch, forward, loss, backward, update (each step
+through the one training loop, `train.loop`)."""
 
 from __future__ import annotations
 
@@ -6,27 +7,16 @@ from collections.abc import Callable
 
 import numpy as np
 
-import steepest.nn.functional as F
-from steepest.autograd.grad_mode import no_grad
 from steepest.nn.module import Module
 from steepest.optim import SGD
-from steepest.tensor import Tensor
+from steepest.train.loop import TrainingLoop, evaluate
 
 
 def evaluate_classifier(model: Module, x: np.ndarray, y: np.ndarray,
                         batch_size: int = 1000) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of `model` on (x, y), in eval mode, without a graph."""
-    was_training = model.training
-    model.eval()
-    total_loss, correct = 0.0, 0
-    with no_grad():
-        for start in range(0, len(x), batch_size):
-            logits = model(Tensor(x[start:start + batch_size]))
-            labels = y[start:start + batch_size]
-            total_loss += F.cross_entropy(logits, labels, reduction="sum").item()
-            correct += int((logits.data.argmax(axis=1) == labels).sum())
-    model.train(was_training)
-    return total_loss / len(x), correct / len(x)
+    metrics = evaluate(model, "classification", (x, y), batch_size)
+    return metrics["loss"], metrics["accuracy"]
 
 
 def train_classifier(model: Module, x: np.ndarray, y: np.ndarray, x_test: np.ndarray,
@@ -38,7 +28,8 @@ def train_classifier(model: Module, x: np.ndarray, y: np.ndarray, x_test: np.nda
     test accuracy.
     """
     rng = np.random.default_rng(seed)
-    optimizer = SGD([p for p in model.parameters() if p.requires_grad], lr=float(lr))
+    loop = TrainingLoop(model, SGD([p for p in model.parameters() if p.requires_grad],
+                                   lr=float(lr)))
     history = []
     for epoch in range(1, epochs + 1):
         model.train()
@@ -46,11 +37,7 @@ def train_classifier(model: Module, x: np.ndarray, y: np.ndarray, x_test: np.nda
         losses = []
         for start in range(0, len(x), batch_size):
             batch = order[start:start + batch_size]
-            optimizer.zero_grad()
-            loss = F.cross_entropy(model(Tensor(x[batch])), y[batch])
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
+            losses.append(loop.step(x[batch], y[batch]))
         test_loss, test_acc = evaluate_classifier(model, x_test, y_test)
         record = dict(epoch=epoch, train_loss=float(np.mean(losses)), test_loss=test_loss,
                       test_accuracy=test_acc)
