@@ -204,8 +204,9 @@ def test_unusable_paths_and_labels_are_one_line(tmp_path, capsys):
     rng = np.random.default_rng(0)
     np.savez(tmp_path / "floats.npz", x=rng.normal(size=(50, 4)).astype(np.float32),
              y=rng.normal(size=50))
-    assert _train(tmp_path, "--data", str(tmp_path / "floats.npz"), "--steps", "2") == 2
-    assert "labels must be class indices" in capsys.readouterr().err
+    assert _train(tmp_path, "--data", str(tmp_path / "floats.npz"), "--steps", "2",
+                  "--task", "classification") == 2
+    assert "classification needs integer class labels" in capsys.readouterr().err
 
 
 def test_classes_without_examples_are_noted(tmp_path, capsys):
@@ -216,3 +217,81 @@ def test_classes_without_examples_are_noted(tmp_path, capsys):
                   "--no-checkpoint") == 0
     assert "no training example has class 1, 2; the model still has 4 outputs" in \
         capsys.readouterr().out
+
+
+# ---- regression ------------------------------------------------------------------------------
+def _houses(path, n=500, seed=0):
+    """A CSV of real-valued prices: a smooth function of three features, plus noise (std 0.1)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3))
+    y = 2 * x[:, 0] - x[:, 1] + 0.5 * x[:, 2] ** 2 + 3 + 0.1 * rng.normal(size=n)
+    rows = [",".join(f"{v:.6f}" for v in (*features, target)) for features, target in zip(x, y)]
+    path.write_text("size,rooms,age,price\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_train_regresses_real_valued_targets_of_a_csv_and_the_numbers_are_right(tmp_path,
+                                                                                  capsys):
+    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
+    from steepest import models
+    from steepest.data import load_dataset
+    from steepest.io import load_checkpoint
+    from steepest.store import RunStore
+
+    csv = _houses(tmp_path / "houses.csv")
+    assert _train(tmp_path, "--data", str(csv), "--steps", "160", "--width", "32",
+                  "--checkpoint-dir", str(tmp_path / "ckpt")) == 0
+    out = capsys.readouterr().out
+    assert "400 train / 100 test, inputs (3,), regression of 1 target (real-valued" in out
+    assert "test r2 " in out and "accuracy" not in out
+    record = RunStore(tmp_path / "runs.db").run(1)
+    assert record.config["task"] == "regression"  # decided from the targets, and recorded
+    results = record.results
+    assert results["test_r2"] > 0.95 and results["test_rmse"] < 0.5
+    # The recorded test metrics are those of the saved weights on the held-out rows.
+    data = load_dataset(str(csv), task="regression")
+    model = models.build_model("mlp", (3,), 1, width=32)
+    model.load_state_dict(load_checkpoint(tmp_path / "ckpt" / "last.safetensors").model_state)
+    model.eval()
+    with st.no_grad():
+        predicted = model(st.tensor(data.x_test)).data[:, 0].astype(np.float64)
+    assert results["test_r2"] == pytest.approx(r2_score(data.y_test, predicted), rel=1e-5)
+    assert results["test_mae"] == pytest.approx(mean_absolute_error(data.y_test, predicted),
+                                                rel=1e-5)
+    assert results["test_loss"] == pytest.approx(mean_squared_error(data.y_test, predicted),
+                                                 rel=1e-5)
+    # A resumed regression run goes on as a regression.
+    assert _train(tmp_path, "--resume", str(tmp_path / "ckpt" / "last.safetensors"),
+                  "--steps", "164") == 0
+    assert "regression of 1 target" in capsys.readouterr().out
+
+
+def test_train_regresses_several_targets_of_an_npz(tmp_path, capsys):
+    from steepest.store import RunStore
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(300, 4)).astype(np.float32)
+    y = np.stack([x[:, 0] + x[:, 1], 2.5 * x[:, 2] - 1.0], axis=1) + 0.05 * rng.normal(
+        size=(300, 2))
+    np.savez(tmp_path / "two.npz", x=x, y=y)
+    assert _train(tmp_path, "--data", str(tmp_path / "two.npz"), "--task", "regression",
+                  "--epochs", "30", "--width", "32", "--no-checkpoint") == 0
+    assert "regression of 2 targets" in capsys.readouterr().out
+    assert RunStore(tmp_path / "runs.db").run(1).results["test_r2"] > 0.95
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--task", "classification"], "line 2: the label (last column) must be an integer (a "
+                                   "class; for real-valued targets use task regression)"),
+    (["--task", "regresion"], "argument --task: expected one of auto, classification, "
+                              "regression, got 'regresion'"),
+    (["--tta", "identity"], "--tta averages class probabilities over views: it is for "
+                            "classification"),
+    (["--augment", "mixup"], "mixup needs num_classes"),
+])
+def test_regression_mistakes_get_one_line_and_exit_2(tmp_path, capsys, args, message):
+    csv = _houses(tmp_path / "houses.csv", n=20)
+    assert _train(tmp_path, "--data", str(csv), "--steps", "2", *args) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1

@@ -235,21 +235,48 @@ def test_csv_without_header_holds_out_a_seeded_fifth(tmp_path):
     np.testing.assert_array_equal(load_arrays(with_header, seed=1).x, split.x)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("1,2,0.5\n3,4,1\n", r"line 1: the label \(last column\) must be an integer"),
-    ("a,b\n1,0\n2,1,3\n", "line 3: 3 columns, expected 2"),
-    ("1,2,0\n2,x,1\n", "line 2: could not convert"),
-    ("a,b\n\n1,0\n\n2,x\n", "line 5: could not convert"),  # blank lines still count
-    ("a,b\n1,0\n\n2,0.5\n", r"line 4: the label"),
-    ("a,split,y\n1,val,0\n", "split must be 'train' or 'test'"),
-    ("", "empty"),
-    ("a,b,label\n", "header but no rows"),
-    ("1\n2\n", "at least one feature column"),
+@pytest.mark.parametrize("text, task, message", [
+    ("1,2,0.5\n3,4,1\n", "classification",
+     r"line 1: the label \(last column\) must be an integer \(a class; for real-valued "
+     r"targets use task regression\)"),
+    ("1,2,0\n3,4,nan\n", "auto", r"line 2: the label \(last column\) must be an integer"),
+    ("1,2,0.5\n3,4,inf\n", "regression", r"line 2: the label \(last column\) must be a "
+                                         r"finite number, got inf"),
+    ("a,b\n1,0\n2,1,3\n", "auto", "line 3: 3 columns, expected 2"),
+    ("1,2,0\n2,x,1\n", "auto", "line 2: could not convert"),
+    ("a,b\n\n1,0\n\n2,x\n", "auto", "line 5: could not convert"),  # blank lines still count
+    ("a,b\n1,0\n\n2,0.5\n", "classification", r"line 4: the label"),
+    ("a,split,y\n1,val,0\n", "auto", "split must be 'train' or 'test'"),
+    ("", "auto", "empty"),
+    ("a,b,label\n", "auto", "header but no rows"),
+    ("1\n2\n", "auto", "at least one feature column"),
 ])
-def test_csv_errors_name_file_and_line(tmp_path, text, message):
+def test_csv_errors_name_file_and_line(tmp_path, text, task, message):
     (tmp_path / "bad.csv").write_text(text)
     with pytest.raises(ValueError, match=message):
-        load_arrays(tmp_path / "bad.csv")
+        load_arrays(tmp_path / "bad.csv", task=task)
+
+
+def test_real_valued_targets_are_read_for_regression(tmp_path):
+    (tmp_path / "r.csv").write_text("a,b,price\n1,2,0.5\n3,4,12\n5,6,-3.25\n7,8,1e3\n9,1,2\n")
+    split = load_arrays(tmp_path / "r.csv")  # auto: a label that is not whole -> regression
+    assert split.y.dtype == np.float32 and split.y_test.dtype == np.float32
+    assert sorted(np.concatenate([split.y, split.y_test]).tolist()) == [-3.25, 0.5, 2, 12, 1000]
+    (tmp_path / "whole.csv").write_text("1,2,3\n3,4,5\n5,6,7\n7,8,9\n9,1,2\n")
+    assert load_arrays(tmp_path / "whole.csv").y.dtype == np.int64  # auto: classes
+    assert load_arrays(tmp_path / "whole.csv", task="regression").y.dtype == np.float32
+    y = np.array([[0.5, 1.0], [2.0, 3.5]], dtype=np.float64)
+    np.savez(tmp_path / "r.npz", x=np.ones((2, 3)), y=y, x_test=np.ones((1, 3)),
+             y_test=np.array([[1.0, 2.0]]))
+    split = load_arrays(tmp_path / "r.npz")
+    assert split.y.dtype == split.y_test.dtype == np.float32 and split.y.shape == (2, 2)
+    np.testing.assert_array_equal(split.y, y.astype(np.float32))
+    with pytest.raises(ValueError, match="classification needs integer class labels"):
+        load_arrays(tmp_path / "r.npz", task="classification")
+    with pytest.raises(ValueError, match="mnist1d is a classification dataset"):
+        load_dataset("mnist1d", task="regression")
+    with pytest.raises(ValueError, match="task must be one of auto, classification, regression"):
+        load_arrays(tmp_path / "r.npz", task="ranking")
 
 
 # --------------------------------------------------------------------------- digits

@@ -14,8 +14,10 @@ from typing import Any
 from steepest.cli import UsageError
 from steepest.store.runstore import printable as _text
 
-# Results shown in `runs list`, the first three found in this order.
-KEY_RESULTS = ("test_accuracy", "test_loss", "val_accuracy", "val_loss", "accuracy", "loss")
+# Results shown in `runs list`, the first three found in this order (accuracy for
+# classification, r2 for regression).
+KEY_RESULTS = ("test_accuracy", "test_r2", "test_loss", "val_accuracy", "val_r2", "val_loss",
+               "accuracy", "r2", "loss")
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 

@@ -24,7 +24,7 @@ from steepest.cli import UsageError
 from steepest.optim.spec import find_preset, preset_names
 
 DEFAULTS: dict[str, Any] = {
-    "data": "mnist1d", "data_dir": None, "model": "mlp", "depth": 2, "width": 100,
+    "data": "mnist1d", "data_dir": None, "task": "auto", "model": "mlp", "depth": 2, "width": 100,
     "activation": "relu", "init": "default", "batch_norm": False, "residual": False,
     "dropout": 0.0, "optimizer": "adam", "lr": 1e-2, "weight_decay": None, "schedule": "constant",
     "batch_size": 100, "epochs": None, "steps": 8000, "val_split": 0.0, "early_stopping": None,
@@ -76,6 +76,16 @@ def _batch_size(text: Any) -> int | str:
 _batch_size.expects = "an integer or \"full\""
 
 
+def _task(text: Any) -> str:
+    from steepest.data.datasets import TARGET_KINDS
+
+    value = str(text).strip().lower()
+    if value not in TARGET_KINDS:
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(TARGET_KINDS)}, got "
+                                         f"{text!r}")
+    return value
+
+
 def _bool(text: Any) -> bool:
     if isinstance(text, bool):
         return text
@@ -85,6 +95,9 @@ def _bool(text: Any) -> bool:
 # key -> (converter, help). Converters check config values and command-line strings alike.
 OPTIONS: dict[str, tuple[Any, str]] = {
     "data": (str, "mnist1d, digits, mnist, fashion-mnist, cifar10, or a .npz/.csv file"),
+    "task": (_task, "classification (integer labels: cross-entropy, accuracy), regression "
+                    "(real-valued targets: mean squared error; mae, rmse, r2) or auto "
+                    "(regression when a file's targets are not all whole numbers)"),
     "data_dir": (str, "folder holding the MNIST/Fashion-MNIST/CIFAR-10 files"),
     "model": (str, "mlp, logreg, cnn or lenet"),
     "depth": (_int(1), "hidden layers of the MLP"),
@@ -288,7 +301,7 @@ def _train(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     options = resolve_options(args)
     import steepest as st
     from steepest import models
-    from steepest.data import build_augmentation, check_split, load_dataset
+    from steepest.data import build_augmentation, load_dataset
     from steepest.store import RunStore, RunStoreError, resolve_db_path
     from steepest.train import TrainingDiverged, fit
     from steepest.train.extension import schedule_span
@@ -298,7 +311,7 @@ def _train(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     st.manual_seed(options["seed"])
     started = time.perf_counter()
     try:
-        data = load_dataset(options["data"], root=options["data_dir"])
+        data = load_dataset(options["data"], root=options["data_dir"], task=options["task"])
     except FileNotFoundError as error:
         raise UsageError(str(error).strip("'\"")) from None
     except ValueError as error:
@@ -306,21 +319,12 @@ def _train(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     except MemoryError as error:
         raise UsageError(f"--data {options['data']}: more than memory holds ({error})") from None
     sample_shape = tuple(data.x.shape[1:])
-    try:  # labels, NaN/inf, shapes: a data problem is named before training, never "divergence"
-        check_split(data, f"--data {options['data']}")
-    except ValueError as error:
-        raise UsageError(str(error)) from None
     if len(data.x) == 0:
         raise UsageError(f"--data {options['data']}: no training examples")
-    num_classes = data.num_classes
-    missing = np.setdiff1d(np.arange(num_classes), data.y).tolist()  # num_classes is bounded
-    if missing:
-        shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
-        print(f"note: no training example has class {shown}; the model still has "
-              f"{num_classes} outputs (labels are used as class indices 0..{num_classes - 1})")
+    task, outputs, what = _task_of(options, data)
+    options["task"] = task  # recorded as decided, so a resumed run learns the same task
     print(f"data: {options['data']}, {len(data.x)} train / {len(data.x_test)} test, "
-          f"inputs {sample_shape}, {num_classes} classes "
-          f"(loaded in {time.perf_counter() - started:.1f} s)")
+          f"inputs {sample_shape}, {what} (loaded in {time.perf_counter() - started:.1f} s)")
     options_of_model = {"init": options["init"]}
     mlp_only = ("depth", "width", "activation", "dropout", "batch_norm", "residual")
     if options["model"] == "mlp":
@@ -330,9 +334,9 @@ def _train(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
             if options[key] != DEFAULTS[key]:
                 raise UsageError(f"--{key.replace('_', '-')} applies to --model mlp, not "
                                  f"--model {options['model']}")
-    _check_model_size(options, sample_shape, num_classes)
+    _check_model_size(options, sample_shape, outputs)
     try:
-        model = models.build_model(options["model"], sample_shape, num_classes,
+        model = models.build_model(options["model"], sample_shape, outputs,
                                    **options_of_model)
     except (ValueError, TypeError) as error:
         raise UsageError(f"--model {options['model']}: {error}") from None
@@ -345,13 +349,18 @@ def _train(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
         check_tta_views(tta or (), sample_shape)
     except ValueError as error:
         raise UsageError(f"--tta: {error}") from None
+    if tta and task != "classification":
+        raise UsageError("--tta averages class probabilities over views: it is for "
+                         "classification, and this run is a regression")
     try:  # before the run store is opened: a mistyped name leaves no failed run behind
         find_preset(options["optimizer"])
     except ValueError as error:
         raise UsageError(f"--optimizer: {error}") from None
     try:
-        augment = build_augmentation(options["augment"], sample_shape=sample_shape,
-                                     num_classes=num_classes) if options["augment"] else None
+        augment = build_augmentation(
+            options["augment"], sample_shape=sample_shape,
+            num_classes=outputs if task == "classification" else None) \
+            if options["augment"] else None
     except ValueError as error:
         raise UsageError(f"--augment: {error}") from None
 
@@ -420,7 +429,7 @@ def _train(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
                 early_stopping=options["early_stopping"],
                 restore_best_weights=options["restore_best"], checkpoint_dir=checkpoint_dir,
                 checkpoint_every=options["checkpoint_every"], resume=args.resume,
-                fork=args.fork, extend_schedule=args.extend_schedule, tta=tta,
+                fork=args.fork, extend_schedule=args.extend_schedule, tta=tta, task=task,
                 store=run_record, config=config,
                 progress=options["progress"],
                 seed=options["seed"])
@@ -430,16 +439,46 @@ def _train(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     except (ValueError, TypeError) as error:  # what only the optimizer or schedule can check
         raise UsageError(str(error)) from None
     seconds = time.perf_counter() - started
-    test = history.test or {}
-    print(f"test accuracy {100 * test.get('test_accuracy', float('nan')):.1f}% "
-          f"(loss {test.get('test_loss', float('nan')):.4f}) after {history.trainer.step} steps "
-          f"in {seconds:.1f} s")
-    if "test_tta_accuracy" in test:
+    test = {k.removeprefix("test_"): v for k, v in (history.test or {}).items()}
+    nan = float("nan")
+    if task == "classification":
+        result = f"test accuracy {100 * test.get('accuracy', nan):.1f}%"
+    else:
+        result = ", ".join(f"test {name} {test.get(name, nan):.4g}" for name in ("r2", "rmse",
+                                                                                 "mae"))
+    print(f"{result} (loss {test.get('loss', nan):.4f}) after {history.trainer.step} steps in "
+          f"{seconds:.1f} s")
+    if "tta_accuracy" in test:
         print(f"test accuracy with test-time augmentation ({options['tta']}): "
-              f"{100 * test['test_tta_accuracy']:.1f}% (loss {test['test_tta_loss']:.4f})")
+              f"{100 * test['tta_accuracy']:.1f}% (loss {test['tta_loss']:.4f})")
     where = f"; checkpoints in {checkpoint_dir}" if checkpoint_dir else ""
     print(f"run #{run_record.id} recorded in {store.path}{where}")
     return 0
+
+
+def _task_of(options: dict[str, Any], data: Any) -> tuple[str, int, str]:
+    """(task, the model's outputs, the task in words) for the loaded data, checked
+    (`data.check_split`): classification of integer labels or regression of real-valued
+    targets (N,) or (N, K). A data problem is named before training, never "divergence"."""
+    from steepest.data import check_split
+    from steepest.train.tasks import infer_task
+
+    task = options["task"] if options["task"] != "auto" else infer_task(data.y)
+    try:
+        check_split(data, f"--data {options['data']}", task=task)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if task == "regression":
+        outputs = 1 if data.y.ndim == 1 else data.y.shape[1]
+        how = "" if options["task"] == "regression" else " (real-valued targets; --task to choose)"
+        return task, outputs, f"regression of {outputs} target{'s' * (outputs > 1)}{how}"
+    num_classes = data.num_classes
+    missing = np.setdiff1d(np.arange(num_classes), data.y).tolist()  # num_classes is bounded
+    if missing:
+        shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
+        print(f"note: no training example has class {shown}; the model still has "
+              f"{num_classes} outputs (labels are used as class indices 0..{num_classes - 1})")
+    return task, num_classes, f"{num_classes} classes"
 
 
 def _check_optimizer_and_schedule(options: dict[str, Any], model: Any, examples: int) -> None:

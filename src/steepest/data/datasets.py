@@ -183,16 +183,35 @@ def _seeded_split(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int)
     return Split(x[~test], y[~test], x[test], y[test])
 
 
-def _labels(y: np.ndarray, where: str) -> np.ndarray:
-    """Integer-valued labels as int64; other floats stay float32 (regression or soft targets)."""
+#: What the targets of a user's file are: class labels, real values, or "auto" (`_labels`).
+TARGET_KINDS = ("auto", "classification", "regression")
+
+
+def _labels(y: np.ndarray, where: str, task: str = "auto") -> np.ndarray:
+    """The targets of a user's file for `task`: "classification" wants integer(-valued) class
+    labels (int64), "regression" real values (float32); "auto" makes integer-valued labels int64
+    and keeps other real values as float32 (regression, or soft targets)."""
+    if task not in TARGET_KINDS:
+        raise DataError(f"{where}: task must be one of {', '.join(TARGET_KINDS)}, got {task!r}")
     y = np.asarray(y)
+    if not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
+        raise DataError(f"{where}: labels must be numbers, got dtype {y.dtype}")
+    if task == "regression":
+        if not np.all(np.isfinite(y)):
+            raise DataError(f"{where}: regression targets must be finite numbers; "
+                             f"{int(np.size(y) - np.count_nonzero(np.isfinite(y)))} are NaN "
+                             f"or infinite")
+        return y.astype(np.float32)
     if np.issubdtype(y.dtype, np.integer) or y.dtype == bool:
         return y.astype(np.int64)
-    if np.issubdtype(y.dtype, np.floating):
-        if y.ndim == 1 and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
-            return y.astype(np.int64)
-        return y.astype(np.float32)
-    raise DataError(f"{where}: labels must be numbers, got dtype {y.dtype}")
+    whole = y.ndim == 1 and np.all(np.isfinite(y)) and np.all(y == np.round(y))
+    if whole:
+        return y.astype(np.int64)
+    if task == "classification":
+        raise DataError(f"{where}: classification needs integer class labels (N,), got "
+                         f"{y.dtype} of shape {y.shape} with values that are not whole numbers; "
+                         f"for real-valued targets use task regression")
+    return y.astype(np.float32)
 
 
 # --------------------------------------------------------------------------- digits
@@ -479,7 +498,7 @@ def _check_npz_members(path: Path, keys: tuple[str, ...]) -> None:
         raise DataError(f"{path}: its arrays declare {needed} bytes, which {too_big}")
 
 
-def _load_npz(path: Path, test_fraction: float, seed: int, dtype) -> Split:
+def _load_npz(path: Path, test_fraction: float, seed: int, dtype, task: str) -> Split:
     where = str(path)
     if zipfile.is_zipfile(path):
         _check_npz_members(path, ("x", "y", "x_test", "y_test"))
@@ -500,9 +519,11 @@ def _load_npz(path: Path, test_fraction: float, seed: int, dtype) -> Split:
         except ValueError as error:  # object arrays need pickle, which is never used
             raise DataError(f"{path}: {error}; store numeric arrays only") from error
     x = _features(loaded["x"], dtype, where)
-    y = _labels(loaded["y"], where)
+    y = _labels(loaded["y"], where, task)
     x_test = _features(loaded["x_test"], dtype, where) if "x_test" in loaded else None
-    y_test = _labels(loaded["y_test"], where) if "y_test" in loaded else None
+    y_test = _labels(loaded["y_test"], where, task) if "y_test" in loaded else None
+    if y_test is not None and y.dtype != y_test.dtype:  # "auto" read one part as classes only
+        y, y_test = y.astype(np.float32), y_test.astype(np.float32)
     return _split_or_hold_out(x, y, x_test, y_test, test_fraction, seed, where)
 
 
@@ -577,7 +598,7 @@ def _csv_careful(path: Path, header, width, split_column, value_columns):
     return values, (is_test if split_column is not None else None), lines
 
 
-def _load_csv(path: Path, test_fraction: float, seed: int, dtype) -> Split:
+def _load_csv(path: Path, test_fraction: float, seed: int, dtype, task: str) -> Split:
     header, width, split_column, value_columns = _csv_layout(path)
     lines = None
     try:
@@ -587,21 +608,28 @@ def _load_csv(path: Path, test_fraction: float, seed: int, dtype) -> Split:
     if len(values) == 0:
         raise DataError(f"{path}: the CSV file has a header but no rows")
     labels = values[:, -1]
-    bad = np.flatnonzero(~np.isfinite(labels) | (labels != np.round(labels)))
+    not_finite = ~np.isfinite(labels)
+    not_whole = not_finite | (labels != np.round(labels))
+    # A label that is not a whole number makes "auto" read real-valued targets (regression).
+    regression = task == "regression" or (task == "auto" and not_whole.any()
+                                          and not not_finite.any())
+    bad = np.flatnonzero(not_finite if regression else not_whole)
     if bad.size:
         if lines is None:
             lines = _csv_careful(path, header, width, split_column, value_columns)[2]
-        raise DataError(f"{path}, line {lines[bad[0]]}: the label (last column) must be an "
-                         f"integer, got {float(labels[bad[0]])!r}")
+        wanted = "a finite number" if regression else (
+            "an integer (a class; for real-valued targets use task regression)")
+        raise DataError(f"{path}, line {lines[bad[0]]}: the label (last column) must be "
+                         f"{wanted}, got {float(labels[bad[0]])!r}")
     x = values[:, :-1].astype(dtype)
-    y = labels.astype(np.int64)
+    y = labels.astype(np.float32 if regression else np.int64)
     if is_test is None:
         return _split_or_hold_out(x, y, None, None, test_fraction, seed, str(path))
     return Split(x[~is_test], y[~is_test], x[is_test], y[is_test])
 
 
 def load_arrays(path: str | os.PathLike, *, test_fraction: float = 0.2, seed: int = 0,
-                dtype=np.float32) -> Split:
+                dtype=np.float32, task: str = "auto") -> Split:
     """The user's own data from a `.npz` or `.csv` file.
 
     `.npz`: arrays x (N, ...), y (N,), and optionally x_test, y_test (both or neither), as
@@ -611,8 +639,11 @@ def load_arrays(path: str | os.PathLike, *, test_fraction: float = 0.2, seed: in
     `split` holding "train" or "test" per row. (CSV parsing runs at NumPy's `loadtxt` speed,
     some seconds per million values: save big data as .npz.)
     Without a given test part, round(N * test_fraction) samples chosen by `default_rng(seed)`
-    are held out (order kept). x is cast to `dtype` (no scaling); integer-valued labels become
-    int64.
+    are held out (order kept). x is cast to `dtype` (no scaling).
+    task: what the labels are. "classification": integer class labels, as int64 (a label that
+    is not a whole number is an error naming it); "regression": real-valued targets, as float32
+    (y (N,) or (N, K) in an .npz; the last column of a CSV); "auto" (the default): integer-
+    valued labels are classes (int64), anything else real-valued targets (float32).
     """
     path = Path(path).expanduser()
     suffix = path.suffix.lower()
@@ -627,9 +658,12 @@ def load_arrays(path: str | os.PathLike, *, test_fraction: float = 0.2, seed: in
             f"data file {path} not found: put your arrays there (an .npz with x, y[, x_test, "
             "y_test], or a .csv with the label in the last column) or pass the right path"
         )
+    if task not in TARGET_KINDS:
+        raise DataError(f"load_arrays: task must be one of {', '.join(TARGET_KINDS)}, got "
+                         f"{task!r}")
     if suffix == ".npz":
-        return _load_npz(path, test_fraction, seed, dtype)
-    return _load_csv(path, test_fraction, seed, dtype)
+        return _load_npz(path, test_fraction, seed, dtype, task)
+    return _load_csv(path, test_fraction, seed, dtype, task)
 
 
 # --------------------------------------------------------------------------- checks
@@ -667,17 +701,21 @@ def check_inputs(x: np.ndarray, where: str, part: str = "training inputs") -> No
                             f"clean or drop those samples before training")
 
 
-def check_split(split: Split, where: str) -> None:
-    """Raise DataError naming the problem unless `split` is usable for classification:
-    real, finite inputs; train and test samples of one shape; labels that are 1-D class
-    indices 0..K-1, one per sample, with K bounded by the data (a label of 10^12 is refused
-    without allocating anything proportional to it)."""
+def check_split(split: Split, where: str, task: str = "classification") -> None:
+    """Raise DataError naming the problem unless `split` is usable for `task`: real, finite
+    inputs; train and test samples of one shape; and for classification labels that are 1-D
+    class indices 0..K-1, one per sample, with K bounded by the data (a label of 10^12 is
+    refused without allocating anything proportional to it), for regression finite targets
+    (N,) or (N, K), one row per sample, with one K for both parts."""
     x, y, x_test, y_test = split
     check_inputs(x, where, "training inputs")
     check_inputs(x_test, where, "test inputs")
     if len(x_test) and x.shape[1:] != x_test.shape[1:]:
         raise DataError(f"{where}: training samples have shape {x.shape[1:]} but test samples "
                         f"{x_test.shape[1:]}; both must have one shape")
+    if task == "regression":
+        _check_targets(x, y, x_test, y_test, where)
+        return
     examples = len(y) + len(y_test)
     limit = max(1024, examples)
     for part, labels in (("training", y), ("test", y_test)):  # fractional: refused, not cut
@@ -706,22 +744,40 @@ def check_split(split: Split, where: str) -> None:
                             f"cannot need more than {limit}; fix the labels")
 
 
+def _check_targets(x: np.ndarray, y: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
+                   where: str) -> None:
+    for part, inputs, targets in (("training", x, y), ("test", x_test, y_test)):
+        targets = np.asarray(targets)
+        if targets.ndim not in (1, 2) or len(targets) != len(inputs):
+            raise DataError(f"{where}: the {part} targets must be (N,) or (N, K) with one row "
+                            f"per sample ({len(inputs)}), got shape {targets.shape}")
+        check_inputs(targets, where, f"{part} targets")
+    if len(y_test) and np.shape(y)[1:] != np.shape(y_test)[1:]:
+        raise DataError(f"{where}: the training targets have shape {np.shape(y)[1:]} per sample "
+                        f"but the test targets {np.shape(y_test)[1:]}")
+
+
 # --------------------------------------------------------------------------- registry
 def load_dataset(name: str, root: str | os.PathLike | None = None,
-                 seed: int | None = None) -> Split:
+                 seed: int | None = None, task: str = "auto") -> Split:
     """A dataset by name, for the command line.
 
     name: one of `DATASETS` ("mnist1d", "digits", "mnist", "fashion-mnist", "cifar10"), or a
     path ending in .npz / .csv (see `load_arrays`). root: the folder holding the files of
     mnist / fashion-mnist / cifar10 (default: `default_data_dir() / name`), or MNIST-1D's cache
     folder. seed: MNIST-1D's generator seed (None: the published data) or, for digits and user
-    arrays, the seed of the held-out test split (None: 0).
+    arrays, the seed of the held-out test split (None: 0). task: what a file's labels are
+    ("auto", "classification", "regression"; see `load_arrays`); the named datasets are
+    classification.
     """
     if not isinstance(name, (str, os.PathLike)):
         raise TypeError(f"load_dataset: name must be a string, got {type(name).__name__}")
     text = os.fspath(name)
     if text.lower().endswith((".npz", ".csv")):
-        return load_arrays(text, seed=0 if seed is None else seed)
+        return load_arrays(text, seed=0 if seed is None else seed, task=task)
+    if task == "regression":
+        raise DataError(f"{text} is a classification dataset; regression needs your own "
+                         f"real-valued targets in a .csv or .npz file")
     key = text.strip().lower().replace("_", "-")
     key = _ALIASES.get(key, key)
     if key == "mnist1d":

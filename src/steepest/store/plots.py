@@ -8,12 +8,16 @@ from typing import Any
 
 from steepest.store.runstore import RunStore, printable
 
-# Per panel: the metric names drawn and their line styles (train solid, validation dashed,
-# test dotted); one colour per run.
-PANELS = (
-    ("loss", (("loss", "-"), ("val_loss", "--"), ("test_loss", ":"))),
-    ("accuracy", (("accuracy", "-"), ("val_accuracy", "--"), ("test_accuracy", ":"))),
-)
+# The metric of the right panel: the first of these any of the runs logged (accuracy for
+# classification, r2 for regression); the left panel is the loss.
+HEADLINE_METRICS = ("accuracy", "r2", "rmse", "mae")
+
+
+def _panel(metric: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """A panel's title and its metric names with line styles (train solid, validation dashed,
+    test dotted)."""
+    return metric, ((metric, "-"), (f"val_{metric}", "--"), (f"test_{metric}", ":"))
+
 
 
 def _literal(text: str) -> str:
@@ -24,7 +28,8 @@ def _literal(text: str) -> str:
 
 def plot_runs(store: RunStore, run_ids: Sequence[int],
               out: str | os.PathLike | None = None) -> Any:
-    """Loss (left) and accuracy (right) against epoch, one colour per run, legend "#id name".
+    """Loss (left) and accuracy (right; r2 for regression runs) against epoch, one colour per
+    run, legend "#id name".
 
     Uses the epoch metrics (`Run.log_epoch`): loss/accuracy solid, val_* dashed, test_*
     dotted. Raises ValueError naming a run that has none of them. Returns the matplotlib
@@ -36,7 +41,8 @@ def plot_runs(store: RunStore, run_ids: Sequence[int],
 
     if not run_ids:
         raise ValueError("plot_runs: give at least one run id")
-    wanted = {name for _, lines in PANELS for name, _ in lines}
+    wanted = {name for metric in ("loss", *HEADLINE_METRICS)
+              for name, _ in _panel(metric)[1]}
     curves = []
     for run_id in run_ids:
         record = store.run(run_id)
@@ -46,11 +52,15 @@ def plot_runs(store: RunStore, run_ids: Sequence[int],
             raise ValueError(f"run #{record.id} has no epoch loss or accuracy to plot (epoch "
                              f"metrics logged: {logged})")
         curves.append((record, metrics))
+    logged = set().union(*(metrics for _, metrics in curves))
+    headline = next((m for m in HEADLINE_METRICS
+                     if logged & {name for name, _ in _panel(m)[1]}), "accuracy")
+    panels = (_panel("loss"), _panel(headline))
     figure = Figure(figsize=(11, 4.2), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.subplots(1, 2)
     colors = [f"C{i % 10}" for i in range(len(curves))]
-    for ax, (title, lines) in zip(axes, PANELS, strict=True):
+    for ax, (title, lines) in zip(axes, panels, strict=True):
         drawn = False
         for (record, metrics), color in zip(curves, colors, strict=True):
             for name, style in lines:

@@ -30,12 +30,13 @@ from typing import Any
 
 import numpy as np
 
+from steepest.data.datasets import TARGET_KINDS
 from steepest.tensor import Tensor
 
 __all__ = ["TASKS", "Classification", "Regression", "Task", "get_task", "infer_task"]
 
-#: Task names `get_task` accepts.
-TASKS = ("classification", "regression")
+#: Task names `get_task` accepts (what a data file's targets can be, "auto" aside).
+TASKS = TARGET_KINDS[1:]
 
 
 class Task:
