@@ -206,7 +206,7 @@ def test_unusable_paths_and_labels_are_one_line(tmp_path, capsys):
              y=rng.normal(size=50))
     assert _train(tmp_path, "--data", str(tmp_path / "floats.npz"), "--steps", "2",
                   "--task", "classification") == 2
-    assert "classification needs integer class labels" in capsys.readouterr().err
+    assert "is not a whole number; class labels must be integers" in capsys.readouterr().err
 
 
 def test_classes_without_examples_are_noted(tmp_path, capsys):

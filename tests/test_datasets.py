@@ -258,10 +258,17 @@ def test_csv_errors_name_file_and_line(tmp_path, text, task, message):
 
 
 def test_real_valued_targets_are_read_for_regression(tmp_path):
-    (tmp_path / "r.csv").write_text("a,b,price\n1,2,0.5\n3,4,12\n5,6,-3.25\n7,8,1e3\n9,1,2\n")
-    split = load_arrays(tmp_path / "r.csv")  # auto: a label that is not whole -> regression
+    (tmp_path / "r.csv").write_text("a,b,price\n1,2,0.5\n3,4,12\n5,6,-3.25\n7,8,1e3\n"
+                                    "9,1,2.75\n")
+    split = load_arrays(tmp_path / "r.csv")  # auto: mostly not whole numbers -> regression
     assert split.y.dtype == np.float32 and split.y_test.dtype == np.float32
-    assert sorted(np.concatenate([split.y, split.y_test]).tolist()) == [-3.25, 0.5, 2, 12, 1000]
+    assert sorted(np.concatenate([split.y, split.y_test]).tolist()) == [-3.25, 0.5, 2.75, 12,
+                                                                        1000]
+    # A few fractional labels among classes are a mistake, refused (never cut to integers).
+    (tmp_path / "typo.csv").write_text("1,2,0\n3,4,1\n5,6,1.5\n7,8,2\n9,1,0\n")
+    with pytest.raises(ValueError, match="line 3: the label .* must be an integer .*got 1.5"):
+        load_arrays(tmp_path / "typo.csv")
+    assert load_arrays(tmp_path / "typo.csv", task="regression").y.dtype == np.float32
     (tmp_path / "whole.csv").write_text("1,2,3\n3,4,5\n5,6,7\n7,8,9\n9,1,2\n")
     assert load_arrays(tmp_path / "whole.csv").y.dtype == np.int64  # auto: classes
     assert load_arrays(tmp_path / "whole.csv", task="regression").y.dtype == np.float32
@@ -271,7 +278,9 @@ def test_real_valued_targets_are_read_for_regression(tmp_path):
     split = load_arrays(tmp_path / "r.npz")
     assert split.y.dtype == split.y_test.dtype == np.float32 and split.y.shape == (2, 2)
     np.testing.assert_array_equal(split.y, y.astype(np.float32))
-    with pytest.raises(ValueError, match="classification needs integer class labels"):
+    with pytest.raises(ValueError, match=r"label 0.5 \(index 0\) is not a whole number; class "
+                                         r"labels must be integers \(for real-valued targets "
+                                         r"use task regression\)"):
         load_arrays(tmp_path / "r.npz", task="classification")
     with pytest.raises(ValueError, match="mnist1d is a classification dataset"):
         load_dataset("mnist1d", task="regression")

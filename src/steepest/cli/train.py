@@ -97,7 +97,7 @@ OPTIONS: dict[str, tuple[Any, str]] = {
     "data": (str, "mnist1d, digits, mnist, fashion-mnist, cifar10, or a .npz/.csv file"),
     "task": (_task, "classification (integer labels: cross-entropy, accuracy), regression "
                     "(real-valued targets: mean squared error; mae, rmse, r2) or auto "
-                    "(regression when a file's targets are not all whole numbers)"),
+                    "(regression when most of a file's targets are not whole numbers)"),
     "data_dir": (str, "folder holding the MNIST/Fashion-MNIST/CIFAR-10 files"),
     "model": (str, "mlp, logreg, cnn or lenet"),
     "depth": (_int(1), "hidden layers of the MLP"),

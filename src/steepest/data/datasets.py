@@ -187,31 +187,44 @@ def _seeded_split(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int)
 TARGET_KINDS = ("auto", "classification", "regression")
 
 
+def _real_valued(values: np.ndarray) -> bool:
+    """Whether "auto" reads `values` (finite floats) as regression targets: when at least half
+    of them are not whole numbers. A few fractional values among class labels are a mistake to
+    report (see `_labels`), not a reason to change the task."""
+    values = np.asarray(values)
+    return values.size > 0 and 2 * np.count_nonzero(values != np.round(values)) >= values.size
+
+
 def _labels(y: np.ndarray, where: str, task: str = "auto") -> np.ndarray:
     """The targets of a user's file for `task`: "classification" wants integer(-valued) class
-    labels (int64), "regression" real values (float32); "auto" makes integer-valued labels int64
-    and keeps other real values as float32 (regression, or soft targets)."""
+    labels (int64), "regression" real values (float32). "auto" reads integer-valued labels as
+    classes (int64), and real values (a 2-D y, or at least half of the values not whole
+    numbers) as regression targets (float32); a few fractional labels among whole ones are
+    refused, never cut to integers."""
     if task not in TARGET_KINDS:
         raise DataError(f"{where}: task must be one of {', '.join(TARGET_KINDS)}, got {task!r}")
     y = np.asarray(y)
     if not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
         raise DataError(f"{where}: labels must be numbers, got dtype {y.dtype}")
-    if task == "regression":
-        if not np.all(np.isfinite(y)):
+    if np.iscomplexobj(y):
+        raise DataError(f"{where}: labels must be real numbers, got dtype {y.dtype}")
+    finite = np.isfinite(y)
+    if task == "regression" or (task == "auto" and finite.all()
+                                and (y.ndim == 2 or _real_valued(y))):
+        if not finite.all():
             raise DataError(f"{where}: regression targets must be finite numbers; "
-                             f"{int(np.size(y) - np.count_nonzero(np.isfinite(y)))} are NaN "
-                             f"or infinite")
+                            f"{int(finite.size - np.count_nonzero(finite))} are NaN or "
+                            f"infinite")
         return y.astype(np.float32)
     if np.issubdtype(y.dtype, np.integer) or y.dtype == bool:
         return y.astype(np.int64)
-    whole = y.ndim == 1 and np.all(np.isfinite(y)) and np.all(y == np.round(y))
-    if whole:
-        return y.astype(np.int64)
-    if task == "classification":
-        raise DataError(f"{where}: classification needs integer class labels (N,), got "
-                         f"{y.dtype} of shape {y.shape} with values that are not whole numbers; "
-                         f"for real-valued targets use task regression")
-    return y.astype(np.float32)
+    bad = np.flatnonzero(~finite.reshape(-1) | (y.reshape(-1) != np.round(y.reshape(-1))))
+    if y.ndim != 1 or bad.size:
+        shown = f"label {float(y.flat[bad[0]])!r} (index {bad[0]}) is not a whole number" \
+            if bad.size else f"labels of shape {y.shape} are not one class per example"
+        raise DataError(f"{where}: {shown}; class labels must be integers (for real-valued "
+                        f"targets use task regression)")
+    return y.astype(np.int64)
 
 
 # --------------------------------------------------------------------------- digits
@@ -610,9 +623,9 @@ def _load_csv(path: Path, test_fraction: float, seed: int, dtype, task: str) -> 
     labels = values[:, -1]
     not_finite = ~np.isfinite(labels)
     not_whole = not_finite | (labels != np.round(labels))
-    # A label that is not a whole number makes "auto" read real-valued targets (regression).
-    regression = task == "regression" or (task == "auto" and not_whole.any()
-                                          and not not_finite.any())
+    # "auto" reads real values (mostly not whole numbers) as regression targets.
+    regression = task == "regression" or (task == "auto" and not not_finite.any()
+                                          and _real_valued(labels))
     bad = np.flatnonzero(not_finite if regression else not_whole)
     if bad.size:
         if lines is None:
