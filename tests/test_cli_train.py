@@ -225,7 +225,8 @@ def _houses(path, n=500, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, 3))
     y = 2 * x[:, 0] - x[:, 1] + 0.5 * x[:, 2] ** 2 + 3 + 0.1 * rng.normal(size=n)
-    rows = [",".join(f"{v:.6f}" for v in (*features, target)) for features, target in zip(x, y)]
+    rows = [",".join(f"{v:.6f}" for v in (*features, target))
+            for features, target in zip(x, y, strict=True)]
     path.write_text("size,rooms,age,price\n" + "\n".join(rows) + "\n")
     return path
 
