@@ -40,6 +40,9 @@ from steepest import optim  # noqa: E402
 from steepest.nn import Parameter  # noqa: E402
 
 torch.set_num_threads(ARGS.threads)
+# As `steepest train` and `fit` do (PyTorch has its caching allocator): glibc keeps freed memory.
+# STEEPEST_KEEP_MEMORY=0 measures without it.
+st.keep_freed_memory()
 
 
 def median_ms(fn, repeats: int) -> float:

@@ -38,6 +38,9 @@ import steepest.nn.functional as F  # noqa: E402
 from steepest import nn  # noqa: E402
 
 torch.set_num_threads(ARGS.threads)
+# As `steepest train` and `fit` do (PyTorch has its caching allocator): glibc keeps freed memory.
+# STEEPEST_KEEP_MEMORY=0 measures without it.
+st.keep_freed_memory()
 LR = 0.01
 
 

@@ -39,6 +39,9 @@ import steepest as st  # noqa: E402
 import steepest.nn.functional as F  # noqa: E402
 
 torch.set_num_threads(ARGS.threads)
+# As `steepest train` and `fit` do (PyTorch has its caching allocator): glibc keeps freed memory.
+# STEEPEST_KEEP_MEMORY=0 measures without it.
+st.keep_freed_memory()
 
 # name, dims, (N, C_in, spatial), (C_out, kernel), stride
 CASES = [

@@ -4,7 +4,12 @@ glibc returns large freed blocks to the OS (`munmap`, heap trimming). A training
 and frees the same multi-megabyte temporaries (im2col buffers, activations) every time, so
 with the default settings each step pays thousands of page faults to get the memory back: the
 LeNet step ran 2-3x slower than with this setting. PyTorch avoids the same cost with its caching
-allocator. Set STEEPEST_KEEP_MEMORY=0 to leave glibc's defaults alone.
+allocator.
+
+The setting changes the whole process, so `import steepest` does not make it: the `steepest`
+command and `train.fit` call `keep_freed_memory()` (fit unless `keep_memory=False`), and a
+program that trains otherwise can call `steepest.keep_freed_memory()` itself. Set
+STEEPEST_KEEP_MEMORY=0 to leave glibc's defaults alone everywhere.
 """
 
 from __future__ import annotations
@@ -17,10 +22,20 @@ _M_MMAP_THRESHOLD = -3
 _MMAP_THRESHOLD_MAX = 32 * 1024 * 1024  # glibc's ceiling on 64-bit systems
 _TRIM_THRESHOLD = 1024 * 1024 * 1024
 
+_kept: bool | None = None  # the outcome of the first call (the setting is made once)
+
 
 def keep_freed_memory() -> bool:
-    """Raise glibc's mmap and trim thresholds; True if the setting took effect."""
-    if not sys.platform.startswith("linux") or os.environ.get("STEEPEST_KEEP_MEMORY") == "0":
+    """Raise glibc's mmap and trim thresholds for this process, once; True if the setting is
+    in effect. Does nothing (False) off Linux, with another libc, or with
+    STEEPEST_KEEP_MEMORY=0."""
+    global _kept
+    if os.environ.get("STEEPEST_KEEP_MEMORY") == "0":
+        return bool(_kept)
+    if _kept is not None:
+        return _kept
+    _kept = False
+    if not sys.platform.startswith("linux"):
         return False
     try:
         import ctypes
@@ -30,7 +45,5 @@ def keep_freed_memory() -> bool:
         trim_ok = libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
     except (OSError, AttributeError):  # not glibc (musl, another libc): nothing to do
         return False
-    return bool(mmap_ok and trim_ok)
-
-
-KEPT = keep_freed_memory()
+    _kept = bool(mmap_ok and trim_ok)
+    return _kept

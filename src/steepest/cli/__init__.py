@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    from steepest import keep_freed_memory
+
+    keep_freed_memory()  # the command trains: glibc keeps freed memory (STEEPEST_KEEP_MEMORY=0)
     with _blas_threads(), _sigterm_as_interrupt():
         return _run(args)
 

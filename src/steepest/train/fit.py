@@ -38,8 +38,8 @@ def fit(model: Module, data: Any, *, optimizer: Any = "adam", lr: float | None =
         extend_schedule: str | None = None, store: Any = None, run_name: str | None = None,
         config: dict[str, Any] | None = None, command: str | None = None,
         progress: bool = True, seed: int = 0, log: Callable[[str], None] | None = print,
-        reduce_gradients: Callable | None = None, apply_update: Callable | None = None
-        ) -> History:
+        reduce_gradients: Callable | None = None, apply_update: Callable | None = None,
+        keep_memory: bool = True) -> History:
     """Train `model` on `data` and return its History.
 
     data: a `data.Split` (trains on x, y; evaluates x_test, y_test every epoch as test_*), an
@@ -71,9 +71,17 @@ def fit(model: Module, data: Any, *, optimizer: Any = "adam", lr: float | None =
       initialisation: seed that with `steepest.manual_seed` before building the model).
     reduce_gradients / apply_update: the training loop's seams (`train.loop`), for a
       distributed runner; None trains in this process.
+    keep_memory: call `steepest.keep_freed_memory()` first (glibc keeps freed memory in the
+      process, so each step's temporaries are not page-faulted back in; a process-wide
+      setting, made once; STEEPEST_KEEP_MEMORY=0 or False here leaves glibc alone).
     """
     from steepest.data import DataLoader, Split, train_val_split
     from steepest.optim.registry import make_optimizer, make_scheduler
+
+    if keep_memory:
+        from steepest import keep_freed_memory
+
+        keep_freed_memory()
 
     if epochs is None and steps is None:
         epochs = 10
