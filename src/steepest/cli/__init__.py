@@ -26,13 +26,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     # Imported here: the subcommand modules need UsageError from this module.
-    from steepest.cli import compare, diagnose, race, runs, train
+    from steepest.cli import async_study, compare, diagnose, race, runs, train
 
     train.add_parser(commands)
     race.add_parser(commands)
     runs.add_parser(commands)
     diagnose.add_parser(commands)
     compare.add_parser(commands)
+    async_study.add_parser(commands)
     return parser
 
 
@@ -132,6 +133,10 @@ def _run(args: argparse.Namespace) -> int:
             from steepest.cli import compare
 
             return compare.run(args)
+        if args.command == "async":
+            from steepest.cli import async_study
+
+            return async_study.run(args)
     except (UsageError, RunStoreError) as error:  # a store error names the file and the fix
         print(f"steepest: {error}", file=sys.stderr)
         return 2

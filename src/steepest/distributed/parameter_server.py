@@ -1,0 +1,284 @@
+"""The parameter server and its workers as plain Python objects, with no Ray in sight.
+
+`ParameterServer` holds the central variable θ (a model), the server's optimizer (for the
+strategies that push gradients), the strategy's server state and the log of every commit
+(worker, staleness τ, and for GEM the mean π and the clamped fraction). `AsyncWorker` holds a
+copy of the model, its own batches and the strategy's worker state, and takes one step at a time
+against any object with the server's methods.
+
+The single-process simulator calls them directly; the Ray path puts each one in an actor and
+hands the workers a proxy of the server. So the two paths run the very same code.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from steepest.distributed.strategies import (
+    Commit,
+    ElasticAveraging,
+    GradientEnergyMatching,
+    Strategy,
+    elastic_difference,
+)
+
+Params = dict[str, np.ndarray]
+
+#: The columns of one commit in `ParameterServer.log`.
+LOG_FIELDS = ("version", "worker", "staleness", "mean_pi", "clamped_fraction")
+
+
+def named_arrays(model: Any) -> Params:
+    """The model's trainable parameters as {name: array} (the arrays themselves, not copies)."""
+    return {name: p.data for name, p in model.named_parameters() if p.requires_grad}
+
+
+def load_arrays(model: Any, arrays: Params) -> None:
+    """Copy `arrays` into the model's parameters of the same names (in place, so optimizers
+    keep their references; read-only arrays from Ray are fine)."""
+    params = dict(model.named_parameters())
+    for name, value in arrays.items():
+        np.copyto(params[name].data, value)
+
+
+def forward_backward(model: Any, x: Any, y: Any, loss_fn: Callable | None = None
+                     ) -> tuple[float, Params]:
+    """(loss, {name: gradient}) of `loss_fn(model(x), y)` on one batch (mean over the batch)."""
+    import steepest.nn.functional as F
+    from steepest.tensor import Tensor
+
+    for p in model.parameters():
+        p.grad = None
+    inputs = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+    targets = y.data if isinstance(y, Tensor) else np.asarray(y)
+    loss = (loss_fn or F.cross_entropy)(model(inputs), targets)
+    loss.backward()
+    grads = {name: p.grad for name, p in model.named_parameters()
+             if p.requires_grad and p.grad is not None}
+    return float(loss.item()), grads
+
+
+def _step_deltas(optimizer: Any) -> Params:
+    """The update each parameter received in the optimizer's last `step()`, by name.
+
+    `Optimizer.step` writes every rule's delta into a per-parameter buffer before adding it,
+    so the delta is exact (not a difference of parameters)."""
+    deltas = {}
+    for group in optimizer.param_groups:
+        for name, param in zip(group["param_names"], group["params"], strict=True):
+            buffer = optimizer._delta_buffers.get(param)
+            if buffer is not None:
+                deltas[name] = buffer
+    return deltas
+
+
+class ParameterServer:
+    """The central variable θ and the server-side half of a strategy.
+
+    model: holds θ (its parameters are updated in place). optimizer: steps θ with pushed
+    gradients (downpour, staleness, dcasgd); None for strategies that push deltas (gem, easgd).
+    workers: how many workers will commit (ids 0..workers-1).
+
+    Methods (each one is one message in the Ray path, so one runs at a time):
+    - `pull(worker)`: θ, and `worker` is now in sync (its next commit's staleness counts from
+      here). A worker calls it when it starts or restarts.
+    - `read()`: θ, with no bookkeeping (GEM and EASGD read θ just before they commit).
+    - `commit(worker, message, stats)`: apply one push; returns θ after it.
+    Both return the live arrays: in-process callers copy what they keep.
+    """
+
+    def __init__(self, model: Any, optimizer: Any, strategy: Strategy, workers: int) -> None:
+        if strategy.pushes == "gradient" and optimizer is None:
+            raise ValueError(f"ParameterServer: strategy {strategy.name!r} pushes gradients, "
+                             f"so the server needs an optimizer")
+        self.model, self.optimizer, self.strategy = model, optimizer, strategy
+        self.workers = int(workers)
+        self.params = {name: p for name, p in model.named_parameters() if p.requires_grad}
+        self.version = 0
+        self.synced = [0] * self.workers
+        self.state = strategy.server_init(self.central(), self.workers)
+        self.log: dict[str, list[float]] = {name: [] for name in LOG_FIELDS}
+
+    def central(self) -> Params:
+        return {name: p.data for name, p in self.params.items()}
+
+    def pull(self, worker: int) -> tuple[Params, int]:
+        self._check_worker(worker)
+        self.synced[worker] = self.version
+        self.state = self.strategy.server_after_pull(self.central(), self.state, worker)
+        return self.central(), self.version
+
+    def read(self) -> tuple[Params, int]:
+        return self.central(), self.version
+
+    def commit(self, worker: int, message: Params, stats: dict[str, float] | None = None
+               ) -> tuple[Params, int]:
+        self._check_worker(worker)
+        staleness = self.version - self.synced[worker]
+        if self.strategy.pushes == "gradient":
+            commit, self.state = self.strategy.server_commit(
+                message, self.central(), self.state, worker=worker, staleness=staleness)
+        else:
+            commit = Commit(delta=message)
+        self._apply(commit)
+        self.version += 1
+        stats = stats or {}
+        for name, value in (("version", self.version), ("worker", worker),
+                            ("staleness", staleness),
+                            ("mean_pi", stats.get("mean_pi", math.nan)),
+                            ("clamped_fraction", stats.get("clamped_fraction", math.nan))):
+            self.log[name].append(value)
+        return self.pull(worker)
+
+    def _apply(self, commit: Commit) -> None:
+        if commit.delta is not None:
+            for name, delta in commit.delta.items():
+                data = self.params[name].data
+                np.add(data, delta, out=data)
+            return
+        for name, param in self.params.items():
+            param.grad = commit.gradient.get(name)
+        groups = self.optimizer.param_groups
+        saved = [group["lr"] for group in groups]
+        try:
+            if commit.lr_scale != 1.0:
+                for group in groups:
+                    group["lr"] = group["lr"] * commit.lr_scale
+            self.optimizer.step()
+        finally:
+            for group, lr in zip(groups, saved, strict=True):
+                group["lr"] = lr
+            for param in self.params.values():
+                param.grad = None
+
+    def _check_worker(self, worker: int) -> None:
+        if not 0 <= worker < self.workers:
+            raise ValueError(f"parameter server: worker {worker} is not one of "
+                             f"0..{self.workers - 1}")
+
+    # ---- records and checkpoints -------------------------------------------------------
+    def summary(self) -> dict[str, float]:
+        """commits, mean and max staleness, and for GEM the mean π and clamped fraction."""
+        staleness = np.asarray(self.log["staleness"], dtype=np.float64)
+        result = {"commits": int(staleness.size),
+                  "mean_staleness": float(staleness.mean()) if staleness.size else 0.0,
+                  "max_staleness": int(staleness.max()) if staleness.size else 0}
+        pi = np.asarray(self.log["mean_pi"], dtype=np.float64)
+        if pi.size and not np.isnan(pi).all():
+            result["mean_pi"] = float(np.nanmean(pi))
+            result["clamped_fraction"] = float(np.nanmean(self.log["clamped_fraction"]))
+        return result
+
+    def save(self, path: str | Path, *, config: dict[str, Any] | None = None) -> Path:
+        """θ, the server optimizer's state, the strategy's server arrays, the version and the
+        commit log, as one steepest checkpoint (safetensors, written atomically)."""
+        from steepest.io import save_checkpoint
+
+        arrays = {f"log.{name}": np.asarray(values, dtype=np.float64)
+                  for name, values in self.log.items()}
+        if isinstance(self.state, dict):  # dcasgd: each worker's backup copy of θ
+            for worker, backup in self.state.items():
+                for name, value in backup.items():
+                    arrays[f"backup.{worker}.{name}"] = value
+        extra = {"kind": "parameter-server", "strategy": self.strategy.name,
+                 "strategy_options": self.strategy.options(), "workers": self.workers,
+                 "synced": list(self.synced)}
+        return save_checkpoint(path, model=self.model, optimizer=self.optimizer,
+                               step=self.version, config=config, extra=extra, arrays=arrays)
+
+    def restore(self, path: str | Path) -> None:
+        """Continue from a checkpoint written by `save` for the same strategy and workers."""
+        from steepest.io import CheckpointError, load_checkpoint
+
+        checkpoint = load_checkpoint(path)
+        extra = checkpoint.extra
+        if extra.get("kind") != "parameter-server":
+            raise CheckpointError(f"{path}: not a parameter-server checkpoint")
+        if extra.get("strategy") != self.strategy.name or extra.get("workers") != self.workers:
+            raise CheckpointError(
+                f"{path}: written by strategy {extra.get('strategy')!r} with "
+                f"{extra.get('workers')} workers, not {self.strategy.name!r} with "
+                f"{self.workers}")
+        checkpoint.restore(self.model, self.optimizer)
+        self.version = checkpoint.step
+        self.synced = [int(v) for v in extra["synced"]]
+        self.log = {name: checkpoint.arrays[f"log.{name}"].tolist() for name in LOG_FIELDS}
+        for name in ("version", "worker", "staleness"):
+            self.log[name] = [int(v) for v in self.log[name]]
+        if isinstance(self.state, dict):
+            for worker, backup in self.state.items():
+                for name in backup:
+                    np.copyto(backup[name], checkpoint.arrays[f"backup.{worker}.{name}"])
+
+
+def batch_stream(loader: Any, start_epoch: int = 0) -> Iterator[tuple[Any, Any]]:
+    """A loader's batches, epoch after epoch, without end."""
+    for epoch in itertools.count(start_epoch):
+        yield from loader.epoch_batches(epoch)
+
+
+class AsyncWorker:
+    """One asynchronous worker: computes gradients on its copy of θ and pushes them.
+
+    worker: its id. model: its own copy of the model. batches: an iterator of (x, y) batches.
+    optimizer: its local optimizer (gem: computes Δθ; easgd: its local steps); None for
+    gradient-pushing strategies. lr: the learning rate (easgd's α = lr·ρ). workers: how many.
+    """
+
+    def __init__(self, worker: int, model: Any, strategy: Strategy, batches: Iterator,
+                 *, optimizer: Any = None, loss_fn: Callable | None = None, lr: float = 0.0,
+                 workers: int = 1) -> None:
+        if strategy.pushes == "delta" and optimizer is None:
+            raise ValueError(f"AsyncWorker: strategy {strategy.name!r} steps locally, so the "
+                             f"worker needs an optimizer")
+        self.id, self.model, self.strategy = int(worker), model, strategy
+        self.batches, self.optimizer, self.loss_fn = batches, optimizer, loss_fn
+        self.state: Any = None
+        self.steps = 0
+        self.alpha = (strategy.alpha(lr, workers) if isinstance(strategy, ElasticAveraging)
+                      else None)
+
+    def start(self, server: Any) -> None:
+        """Join (or rejoin after a restart) with a fresh pull."""
+        central, _ = server.pull(self.id)
+        load_arrays(self.model, central)
+        self.state = self.strategy.worker_init(central)
+
+    def step(self, server: Any) -> float:
+        """One batch: gradient on the local copy, one exchange with the server. Returns the
+        batch's loss (NaN or inf is returned as it is: the caller decides it diverged)."""
+        x, y = next(self.batches)
+        self.model.train()
+        loss, grads = forward_backward(self.model, x, y, self.loss_fn)
+        self.steps += 1
+        if not math.isfinite(loss):
+            return loss
+        if isinstance(self.strategy, GradientEnergyMatching):
+            self.optimizer.step()
+            central, _ = server.read()
+            commit, self.state, stats = self.strategy.worker_commit(
+                _step_deltas(self.optimizer), self.state, central)
+            central, _ = server.commit(self.id, commit, stats)
+            load_arrays(self.model, central)
+        elif isinstance(self.strategy, ElasticAveraging):
+            local = named_arrays(self.model)
+            difference = None
+            if (self.steps - 1) % self.strategy.period == 0:
+                centre, _ = server.read()
+                difference = {name: elastic_difference(local[name], centre[name], self.alpha)
+                              for name in local}
+            self.optimizer.step()  # the gradient was taken at x before the elastic move
+            if difference is not None:
+                for name, value in difference.items():
+                    local[name] -= value
+                server.commit(self.id, difference)
+        else:
+            central, _ = server.commit(self.id, grads)
+            load_arrays(self.model, central)
+        return loss
