@@ -204,7 +204,9 @@ def train_async(model: Any, data: tuple[np.ndarray, np.ndarray], *, strategy: st
                 checkpoint: str | Path | None = None, address: str | None = None,
                 loss_fn: Callable | None = None, log: Callable[[str], None] | None = print,
                 on_epoch: Callable[[int, dict[str, float]], None] | None = None,
-                steps_per_epoch: int | None = None, **strategy_options: Any) -> AsyncResult:
+                steps_per_epoch: int | None = None,
+                on_start: Callable[[Any, list[Any]], None] | None = None,
+                **strategy_options: Any) -> AsyncResult:
     """Train `model` asynchronously on Ray with `workers` worker actors and one server actor.
 
     data: the training (x, y); each worker shuffles it with its own seed. epochs: each worker
@@ -212,7 +214,8 @@ def train_async(model: Any, data: tuple[np.ndarray, np.ndarray], *, strategy: st
     passes over the data in all. optimizer, lr: the server's (gradient strategies) or each
     worker's (gem, easgd). checkpoint: the server's checkpoint file, written after every epoch;
     if it exists, the run continues from it. The model ends holding θ. address: a Ray cluster
-    to join (None starts a local one).
+    to join (None starts a local one). on_start(server, workers): called with the actor
+    handles once they exist (tests kill them).
     """
     strategy = make_strategy(strategy, **strategy_options)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -231,13 +234,13 @@ def train_async(model: Any, data: tuple[np.ndarray, np.ndarray], *, strategy: st
     pool = [worker_cls.remote(w, copy.deepcopy(model), strategy, server, data_ref, batch_size,
                               seed, optimizer, lr, workers, loss_fn) for w in range(workers)]
     result = AsyncResult(checkpoint=checkpoint)
-    start_version = ray.get(server.version.remote())
-    first_epoch = start_version // (per_epoch * workers)
+    if on_start is not None:
+        on_start(server, pool)
+    first_epoch = min(ray.get(server.commits_by.remote())) // per_epoch
     try:
         for epoch in range(first_epoch, epochs):
             version = ray.get(server.version.remote())
-            owed = _epoch_steps(ray, server, workers, per_epoch, epoch)
-            diverged = _run_epoch(ray, pool, server, owed, result)
+            diverged = _run_epoch(ray, pool, server, per_epoch, epoch, result)
             central, _ = ray.get(server.read.remote())
             load_arrays(model, central)
             rows = ray.get(server.log_since.remote(version))
@@ -269,43 +272,42 @@ def train_async(model: Any, data: tuple[np.ndarray, np.ndarray], *, strategy: st
     return result
 
 
-def _epoch_steps(ray: Any, server: Any, workers: int, per_epoch: int, epoch: int) -> list[int]:
-    """Steps each worker still owes to finish `epoch` (commits are counted by the server, so a
-    resumed or restarted run does not repeat them)."""
-    done = ray.get(server.commits_by.remote())
-    return [max(0, (epoch + 1) * per_epoch - done[w]) for w in range(workers)]
+def _run_epoch(ray: Any, pool: list[Any], server: Any, per_epoch: int, epoch: int,
+               result: AsyncResult) -> str | None:
+    """Run workers until each has `(epoch + 1) * per_epoch` commits on the server.
 
-
-def _run_epoch(ray: Any, pool: list[Any], server: Any, owed: list[int], result: AsyncResult
-               ) -> str | None:
-    """Run every worker's owed steps; a worker that dies is resubmitted what it still owes."""
-    pending = {pool[w].run.remote(n): w for w, n in enumerate(owed) if n > 0}
-    target = [0] * len(pool)
-    done = ray.get(server.commits_by.remote())
-    for w, n in enumerate(owed):
-        target[w] = done[w] + n
-    diverged = None
+    Commits are counted by the server, so steps lost to a crash are made up: a worker that dies
+    is restarted by Ray and handed what it still owes; a server restarted from its checkpoint
+    has forgotten the commits after it, and the workers owe them again."""
+    target = (epoch + 1) * per_epoch
     failures = [0] * len(pool)  # restarts in a row without a commit in between
-    while pending:
-        ready, _ = ray.wait(list(pending), num_returns=1)
-        ref = ready[0]
-        w = pending.pop(ref)
-        try:
-            outcome = ray.get(ref)
-        except ray.exceptions.RayActorError as error:
-            result.restarts += 1
-            left = target[w] - ray.get(server.commits_by.remote())[w]
-            failures[w] = failures[w] + 1 if left == owed[w] else 0
-            owed[w] = left
-            if failures[w] > MAX_FAILED_RESTARTS:
-                raise RuntimeError(f"worker {w} died {failures[w]} times without committing "
-                                   f"anything; the last error: {error}") from None
-            if left > 0:
-                pending[pool[w].run.remote(left)] = w
-            continue
-        if outcome["diverged"]:
-            diverged = f"worker {w}'s loss became {outcome['loss']}"
-    return diverged
+    diverged = None
+    while True:
+        done = ray.get(server.commits_by.remote())
+        owed = [max(0, target - d) for d in done]
+        if not any(owed):
+            return diverged
+        pending = {pool[w].run.remote(n): w for w, n in enumerate(owed) if n > 0}
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            w = pending.pop(ready[0])
+            try:
+                outcome = ray.get(ready[0])
+            except ray.exceptions.RayActorError as error:
+                result.restarts += 1
+                left = target - ray.get(server.commits_by.remote())[w]
+                failures[w] = failures[w] + 1 if left >= owed[w] else 0
+                owed[w] = left
+                if failures[w] > MAX_FAILED_RESTARTS:
+                    raise RuntimeError(f"worker {w} died {failures[w]} times without "
+                                       f"committing; the last error: {error}") from None
+                if left > 0:
+                    pending[pool[w].run.remote(left)] = w
+                continue
+            if outcome["diverged"]:
+                diverged = f"worker {w}'s loss became {outcome['loss']}"
+        if diverged:
+            return diverged
 
 
 def _epoch_line(epoch: int, logs: dict[str, float]) -> str:

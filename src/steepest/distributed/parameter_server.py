@@ -48,8 +48,9 @@ def load_arrays(model: Any, arrays: Params) -> None:
 
 
 def forward_backward(model: Any, x: Any, y: Any, loss_fn: Callable | None = None
-                     ) -> tuple[float, Params]:
-    """(loss, {name: gradient}) of `loss_fn(model(x), y)` on one batch (mean over the batch)."""
+                     ) -> tuple[float, Params, np.ndarray]:
+    """(loss, {name: gradient}, outputs) of `loss_fn(model(x), y)` on one batch (the loss is
+    the batch mean; gradients are fresh, not accumulated)."""
     import steepest.nn.functional as F
     from steepest.tensor import Tensor
 
@@ -57,11 +58,14 @@ def forward_backward(model: Any, x: Any, y: Any, loss_fn: Callable | None = None
         p.grad = None
     inputs = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
     targets = y.data if isinstance(y, Tensor) else np.asarray(y)
-    loss = (loss_fn or F.cross_entropy)(model(inputs), targets)
-    loss.backward()
+    outputs = model(inputs)
+    loss = (loss_fn or F.cross_entropy)(outputs, targets)
+    value = float(loss.item())
+    if math.isfinite(value):
+        loss.backward()
     grads = {name: p.grad for name, p in model.named_parameters()
              if p.requires_grad and p.grad is not None}
-    return float(loss.item()), grads
+    return value, grads, outputs.data
 
 
 def _step_deltas(optimizer: Any) -> Params:
@@ -255,7 +259,7 @@ class AsyncWorker:
         batch's loss (NaN or inf is returned as it is: the caller decides it diverged)."""
         x, y = next(self.batches)
         self.model.train()
-        loss, grads = forward_backward(self.model, x, y, self.loss_fn)
+        loss, grads, _ = forward_backward(self.model, x, y, self.loss_fn)
         self.steps += 1
         if not math.isfinite(loss):
             return loss
