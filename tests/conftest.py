@@ -84,3 +84,14 @@ def call_unprivileged(function, *args):
     if "error" in answer:
         raise AssertionError(f"unprivileged call failed: {answer['error']}")
     return answer["value"]
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One local Ray for the whole session (starting one takes seconds): 127.0.0.1 only, no
+    dashboard, no usage statistics; shut down when the tests end."""
+    from steepest.distributed.cluster import connect, disconnect
+
+    ray = connect(num_cpus=2)
+    yield ray
+    disconnect()

@@ -272,6 +272,19 @@ def train_async(model: Any, data: tuple[np.ndarray, np.ndarray], *, strategy: st
     return result
 
 
+def _submit(method: Any, *args: Any, wait: float = 60.0) -> Any:
+    """`method.remote(*args)`, retried while Ray restarts the actor (submitting to an actor
+    between its death and its restart raises a bare Exception: "Can't find actor")."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return method.remote(*args)
+        except Exception:  # noqa: BLE001 - Ray raises a bare Exception here
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 def _run_epoch(ray: Any, pool: list[Any], server: Any, per_epoch: int, epoch: int,
                result: AsyncResult) -> str | None:
     """Run workers until each has `(epoch + 1) * per_epoch` commits on the server.
@@ -287,7 +300,7 @@ def _run_epoch(ray: Any, pool: list[Any], server: Any, per_epoch: int, epoch: in
         owed = [max(0, target - d) for d in done]
         if not any(owed):
             return diverged
-        pending = {pool[w].run.remote(n): w for w, n in enumerate(owed) if n > 0}
+        pending = {_submit(pool[w].run, n): w for w, n in enumerate(owed) if n > 0}
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
             w = pending.pop(ready[0])
@@ -302,7 +315,7 @@ def _run_epoch(ray: Any, pool: list[Any], server: Any, per_epoch: int, epoch: in
                     raise RuntimeError(f"worker {w} died {failures[w]} times without "
                                        f"committing; the last error: {error}") from None
                 if left > 0:
-                    pending[pool[w].run.remote(left)] = w
+                    pending[_submit(pool[w].run, left)] = w
                 continue
             if outcome["diverged"]:
                 diverged = f"worker {w}'s loss became {outcome['loss']}"
