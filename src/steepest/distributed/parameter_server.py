@@ -27,6 +27,7 @@ from steepest.distributed.strategies import (
     Strategy,
     elastic_difference,
 )
+from steepest.optim.executors import Executor
 
 Params = dict[str, np.ndarray]
 
@@ -68,18 +69,26 @@ def forward_backward(model: Any, x: Any, y: Any, loss_fn: Callable | None = None
     return value, grads, outputs.data
 
 
-def _step_deltas(optimizer: Any) -> Params:
-    """The update each parameter received in the optimizer's last `step()`, by name.
+class DeltaExecutor(Executor):
+    """An optimizer executor that runs the rule but keeps each delta, by parameter name, instead
+    of adding it: a GEM worker rescales its update Δθ before it reaches anyone's weights.
 
-    `Optimizer.step` writes every rule's delta into a per-parameter buffer before adding it,
-    so the delta is exact (not a difference of parameters)."""
-    deltas = {}
-    for group in optimizer.param_groups:
-        for name, param in zip(group["param_names"], group["params"], strict=True):
-            buffer = optimizer._delta_buffers.get(param)
-            if buffer is not None:
-                deltas[name] = buffer
-    return deltas
+    After `optimizer.step()`, `deltas` holds {name: Δθ} (the rule's own output, exact). Give
+    the optimizer named parameters (a Module, or (name, Tensor) pairs)."""
+
+    def __init__(self) -> None:
+        self.deltas: Params = {}
+
+    def run(self, spec: Any, updates: Any) -> None:
+        deltas = {}
+        for update in updates:
+            if update.name is None:
+                raise ValueError("DeltaExecutor: the optimizer's parameters have no names; "
+                                 "build it from a Module or (name, Tensor) pairs")
+            delta, update.state = spec.update(update.grad, update.state, update.param,
+                                              out=update.out, **update.options)
+            deltas[update.name] = delta
+        self.deltas = deltas
 
 
 class ParameterServer:
@@ -231,8 +240,9 @@ class AsyncWorker:
     """One asynchronous worker: computes gradients on its copy of θ and pushes them.
 
     worker: its id. model: its own copy of the model. batches: an iterator of (x, y) batches.
-    optimizer: its local optimizer (gem: computes Δθ; easgd: its local steps); None for
-    gradient-pushing strategies. lr: the learning rate (easgd's α = lr·ρ). workers: how many.
+    optimizer: its local optimizer (gem: computes Δθ, through a `DeltaExecutor` set here;
+    easgd: its local steps); None for gradient-pushing strategies. lr: the learning rate
+    (easgd's α = lr·ρ). workers: how many.
     """
 
     def __init__(self, worker: int, model: Any, strategy: Strategy, batches: Iterator,
@@ -247,6 +257,8 @@ class AsyncWorker:
         self.steps = 0
         self.alpha = (strategy.alpha(lr, workers) if isinstance(strategy, ElasticAveraging)
                       else None)
+        if isinstance(strategy, GradientEnergyMatching):
+            optimizer.executor = DeltaExecutor()
 
     def start(self, server: Any) -> None:
         """Join (or rejoin after a restart) with a fresh pull."""
@@ -267,7 +279,7 @@ class AsyncWorker:
             self.optimizer.step()
             central, _ = server.read()
             commit, self.state, stats = self.strategy.worker_commit(
-                _step_deltas(self.optimizer), self.state, central)
+                self.optimizer.executor.deltas, self.state, central)
             central, _ = server.commit(self.id, commit, stats)
             load_arrays(self.model, central)
         elif isinstance(self.strategy, ElasticAveraging):
