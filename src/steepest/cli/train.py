@@ -133,6 +133,26 @@ OPTIONS: dict[str, tuple[Any, str]] = {
     "name": (str, "a name for the run in the store"),
     "progress": (_bool, "show the progress bar"),
 }
+# Distributed training (`steepest.distributed`, on Ray): its own group in --help.
+STRATEGIES = ("sync", "downpour", "staleness", "dcasgd", "easgd", "gem")
+DISTRIBUTED_DEFAULTS: dict[str, Any] = {"workers": 1, "strategy": "sync", "address": None}
+DEFAULTS.update(DISTRIBUTED_DEFAULTS)
+
+
+def _strategy(text: Any) -> str:
+    name = str(text).strip().lower()
+    if name not in STRATEGIES:
+        raise argparse.ArgumentTypeError(f"unknown strategy {text!r}; choose from "
+                                         f"{', '.join(STRATEGIES)}")
+    return name
+
+
+OPTIONS.update({
+    "workers": (_int(1), "workers on Ray (more than 1, or --address: distributed training)"),
+    "strategy": (_strategy, "sync (data-parallel, the default) or an asynchronous parameter "
+                            "server: downpour, staleness, dcasgd, easgd, gem"),
+    "address": (str, "join the Ray cluster at HOST:PORT instead of starting a local one"),
+})
 FLAGS = ("batch_norm", "residual", "restore_best", "no_checkpoint")
 # Where a run writes: never taken from a checkpoint (a crafted file could point anywhere).
 WHERE_KEYS = ("checkpoint_dir", "db")
@@ -144,7 +164,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Train a model and record the run. Defaults: the MNIST-1D reference recipe "
                     "(MLP, Adam, lr 1e-2, batch 100, 8000 steps), generated locally.",
     )
+    group = parser.add_argument_group("distributed training (Ray: pip install "
+                                      "'steepest[distributed]')")
     for key, (convert, help_text) in OPTIONS.items():
+        target = group if key in DISTRIBUTED_DEFAULTS else parser
         flag = "--" + key.replace("_", "-")
         default = DEFAULTS[key]
         shown = f"{help_text} (default: {default})" if default not in (None, "", False) else \
@@ -155,7 +178,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             parser.add_argument("--no-progress", dest="progress", action="store_const",
                                 const=False, default=None, help="no progress bar")
         else:
-            parser.add_argument(flag, type=convert, default=None, help=shown,
+            target.add_argument(flag, type=convert, default=None, help=shown,
                                 metavar=key.upper())
     parser.add_argument("--config", metavar="TOML", help="read options from a TOML file")
     parser.add_argument("--resume", metavar="CHECKPOINT",
@@ -253,7 +276,7 @@ def resolve_options(args: argparse.Namespace) -> dict[str, Any]:
 # What may differ when a run is resumed: how long it goes on, where things are written, how it
 # is shown. Everything else (lr, batch size, augmentation, ...) would not continue the same run.
 CHANGEABLE_ON_RESUME = ("steps", "epochs", "checkpoint_dir", "checkpoint_every", "no_checkpoint",
-                        "progress", "db", "name", "tta", "data_dir")
+                        "progress", "db", "name", "tta", "data_dir", "address")
 
 
 def _check_resume_changes(path: str, saved: dict[str, Any], later: list[dict[str, Any]]) -> None:
@@ -365,6 +388,7 @@ def _train(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
         raise UsageError(f"--augment: {error}") from None
 
     _check_optimizer_and_schedule(options, model, len(data.x))
+    distributed = _distributed(options)  # Ray there and answering, before any run is opened
     try:
         store = RunStore(resolve_db_path(options["db"]))
     except RunStoreError as error:  # names the file and what to do
@@ -414,6 +438,9 @@ def _train(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
           f"{options['optimizer']} lr {options['lr']:g}, batch {options['batch_size']}, "
           f"{steps_text}; run #{run_record.id} in {store.path}")
     started = time.perf_counter()
+    if distributed == "async":
+        return _train_async(options, config, data, model, run_record, checkpoint_dir,
+                            args.resume, store, started)
     batch_size = None if options["batch_size"] == "full" else options["batch_size"]
     try:
         with run_record:  # a run that fails before training is marked "failed", not "running"
@@ -542,3 +569,103 @@ def _check_model_size(options: dict[str, Any], sample_shape: tuple[int, ...],
     if problem is not None:
         raise UsageError(f"--width {width} --depth {depth}: an MLP of {params:.3g} parameters "
                          f"{problem}; choose a smaller one")
+
+
+# ---------------------------------------------------------------------------- distributed
+# What an asynchronous run does not do (each worker steps on its own; there is no one
+# optimizer step for a schedule, clipping, accumulation, EMA or early stopping to follow).
+_NOT_ASYNC = ("schedule", "grad_accumulation", "clip_grad_norm", "ema", "early_stopping",
+              "restore_best", "augment", "tta", "checkpoint_every")
+
+
+def _distributed(options: dict[str, Any]) -> str | None:
+    """None (one process), "sync" or "async"; starts or joins Ray now, so that a missing Ray
+    or an address that does not answer is one line before anything is written."""
+    if options["strategy"] == "sync" and options["workers"] == 1 and not options["address"]:
+        return None
+    kind = "sync" if options["strategy"] == "sync" else "async"
+    if kind == "async":
+        for key in _NOT_ASYNC:
+            if options[key] != DEFAULTS[key]:
+                raise UsageError(f"--{key.replace('_', '-')} is not available with --strategy "
+                                 f"{options['strategy']} (asynchronous workers each step on "
+                                 f"their own); drop it or use --strategy sync")
+        if options["batch_size"] == "full":
+            raise UsageError("--batch-size full is not available with an asynchronous "
+                             "strategy; give a number")
+    from steepest.distributed.cluster import RayUnavailable, connect
+
+    try:
+        connect(options["address"])
+    except RayUnavailable as error:
+        raise UsageError(str(error)) from None
+    return kind
+
+
+def _train_async(options: dict[str, Any], config: dict[str, Any], data: Any, model: Any,
+                 run_record: Any, checkpoint_dir: Path | None, resume: str | None, store: Any,
+                 started: float) -> int:
+    """`steepest train --strategy downpour|staleness|dcasgd|easgd|gem`: a parameter server and
+    --workers workers on Ray (`distributed.train_async`); per-epoch lines with the staleness,
+    the run recorded in the store, the server's checkpoint as last.safetensors."""
+    from steepest.data import train_val_split
+    from steepest.distributed.asynchronous import train_async
+    from steepest.io import CheckpointError
+
+    x, y = data.x, data.y
+    validation = None
+    if options["val_split"]:
+        x, y, x_val, y_val = train_val_split(x, y, options["val_split"], seed=options["seed"])
+        validation = (x_val, y_val)
+    checkpoint = None
+    if checkpoint_dir is not None:
+        checkpoint = Path(checkpoint_dir) / "last.safetensors"
+        if resume is not None and Path(resume).resolve() != checkpoint.resolve():
+            import shutil
+
+            shutil.copyfile(resume, checkpoint)  # the server continues from its own file
+    length = ({"steps": options["steps"]} if options["steps"] is not None
+              else {"epochs": options["epochs"]})
+    (unit, count), = length.items()
+    print(f"{options['workers']} workers on Ray, strategy {options['strategy']}: each takes "
+          f"{count} {unit} of batch {options['batch_size']}")
+
+    def record(epoch: int, logs: dict[str, float]) -> None:
+        run_record.log_epoch(epoch, **logs)
+        if checkpoint is not None:
+            run_record.add_checkpoint(str(checkpoint), kind="last", step=epoch)
+
+    # A None the options cannot take back (steps, with epochs given) stays out of the file.
+    config = {k: v for k, v in config.items() if v is not None or DEFAULTS.get(k) is None}
+    extra = {"run_uuid": getattr(run_record, "uuid", None)}
+    try:
+        with run_record:
+            result = train_async(
+                model, (x, y), strategy=options["strategy"], workers=options["workers"],
+                batch_size=options["batch_size"], optimizer=options["optimizer"],
+                lr=options["lr"], seed=options["seed"], validation=validation,
+                test=(data.x_test, data.y_test) if len(data.x_test) else None,
+                checkpoint=checkpoint, address=options["address"], on_epoch=record,
+                config=config, extra=extra, **length)
+            final = {**{f"final_{k}": v[-1] for k, v in result.history.items() if v},
+                     **result.summary, "strategy": options["strategy"],
+                     "workers": options["workers"], "worker_restarts": result.restarts,
+                     "train_seconds": time.perf_counter() - started}
+            status = "diverged" if result.diverged else "finished"
+            run_record.finish(status=status, results=final)
+    except CheckpointError as error:
+        raise UsageError(f"--resume: {error}") from None
+    if result.diverged:
+        print(f"steepest: training diverged: {result.diverged}", file=sys.stderr)
+        return 1
+    summary = result.summary
+    pi = (f", mean π {summary['mean_pi']:.3f} ({100 * summary['clamped_fraction']:.1f}% of "
+          f"coordinates clamped to 0)" if "mean_pi" in summary else "")
+    test = result.history
+    print(f"test accuracy {100 * test.get('test_accuracy', [math.nan])[-1]:.1f}% (loss "
+          f"{test.get('test_loss', [math.nan])[-1]:.4f}) after {summary['commits']} commits in "
+          f"{time.perf_counter() - started:.1f} s; staleness mean {summary['mean_staleness']:.2f}"
+          f", max {summary['max_staleness']}{pi}")
+    where = f"; checkpoint {checkpoint}" if checkpoint else ""
+    print(f"run #{run_record.id} recorded in {store.path}{where}")
+    return 0

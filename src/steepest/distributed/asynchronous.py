@@ -47,13 +47,14 @@ class _ServerActor:
     when the actor starts (a restart, or a resumed run), θ and the log come from it."""
 
     def __init__(self, model: Any, strategy: Strategy, workers: int, optimizer: str,
-                 lr: float, checkpoint: str | None, config: dict | None) -> None:
+                 lr: float, checkpoint: str | None, config: dict | None,
+                 extra: dict | None) -> None:
         from steepest.optim.registry import make_optimizer
 
         model = copy.deepcopy(model)  # Ray hands over read-only arrays
         opt = make_optimizer(optimizer, model, lr=lr) if strategy.pushes == "gradient" else None
         self.server = ParameterServer(model, opt, strategy, workers)
-        self.checkpoint, self.config = checkpoint, config
+        self.checkpoint, self.config, self.extra = checkpoint, config, extra
         if checkpoint is not None and Path(checkpoint).is_file():
             self.server.restore(checkpoint)
 
@@ -82,10 +83,11 @@ class _ServerActor:
     def summary(self) -> dict[str, float]:
         return self.server.summary()
 
-    def save(self) -> str | None:
+    def save(self, epoch: int) -> str | None:
         if self.checkpoint is None:
             return None
-        return str(self.server.save(self.checkpoint, config=self.config))
+        return str(self.server.save(self.checkpoint, config=self.config, extra=self.extra,
+                                    epoch=epoch))
 
 
 class _ServerProxy:
@@ -199,19 +201,23 @@ def _evaluate(model: Any, data: tuple[np.ndarray, np.ndarray], loss_fn: Callable
 
 
 def train_async(model: Any, data: tuple[np.ndarray, np.ndarray], *, strategy: str | Strategy,
-                workers: int, epochs: int, batch_size: int = 64, optimizer: str = "sgd",
+                workers: int, epochs: int | None = None, steps: int | None = None,
+                batch_size: int = 64, optimizer: str = "sgd",
                 lr: float = 0.01, seed: int = 0, validation: Any = None, test: Any = None,
                 checkpoint: str | Path | None = None, address: str | None = None,
                 loss_fn: Callable | None = None, log: Callable[[str], None] | None = print,
                 on_epoch: Callable[[int, dict[str, float]], None] | None = None,
-                steps_per_epoch: int | None = None,
+                steps_per_epoch: int | None = None, config: dict[str, Any] | None = None,
+                extra: dict[str, Any] | None = None,
                 on_start: Callable[[Any, list[Any]], None] | None = None,
                 **strategy_options: Any) -> AsyncResult:
     """Train `model` asynchronously on Ray with `workers` worker actors and one server actor.
 
     data: the training (x, y); each worker shuffles it with its own seed. epochs: each worker
     takes ceil(len(x) / batch_size) steps per epoch (or `steps_per_epoch`), so an epoch is n
-    passes over the data in all. optimizer, lr: the server's (gradient strategies) or each
+    passes over the data in all; or steps: steps per worker (the last epoch may be short).
+    config, extra: the run's config and more header entries for the server's checkpoint.
+    optimizer, lr: the server's (gradient strategies) or each
     worker's (gem, easgd). checkpoint: the server's checkpoint file, written after every epoch;
     if it exists, the run continues from it. The model ends holding θ. address: a Ray cluster
     to join (None starts a local one). on_start(server, workers): called with the actor
@@ -223,13 +229,18 @@ def train_async(model: Any, data: tuple[np.ndarray, np.ndarray], *, strategy: st
     ray = connect(address)
     x, y = data
     per_epoch = steps_per_epoch or math.ceil(len(x) / batch_size)
+    if (epochs is None) == (steps is None):
+        raise ValueError("train_async: give exactly one of epochs or steps")
+    total = steps if steps is not None else epochs * per_epoch
+    epochs = math.ceil(total / per_epoch)
     checkpoint = None if checkpoint is None else str(Path(checkpoint).resolve())
-    config = {"strategy": strategy.name, "workers": workers, "optimizer": optimizer, "lr": lr,
-              "batch_size": batch_size, "seed": seed, **strategy.options()}
+    if config is None:
+        config = {"strategy": strategy.name, "workers": workers, "optimizer": optimizer,
+                  "lr": lr, "batch_size": batch_size, "seed": seed, **strategy.options()}
     server_cls = ray.remote(num_cpus=ACTOR_CPUS, max_restarts=-1)(_ServerActor)
     worker_cls = ray.remote(num_cpus=ACTOR_CPUS, max_restarts=-1)(_WorkerActor)
     server = server_cls.remote(copy.deepcopy(model), strategy, workers, optimizer, lr,
-                               checkpoint, config)
+                               checkpoint, config, extra)
     data_ref = ray.put((np.ascontiguousarray(x), np.ascontiguousarray(y)))
     pool = [worker_cls.remote(w, copy.deepcopy(model), strategy, server, data_ref, batch_size,
                               seed, optimizer, lr, workers, loss_fn) for w in range(workers)]
@@ -240,7 +251,8 @@ def train_async(model: Any, data: tuple[np.ndarray, np.ndarray], *, strategy: st
     try:
         for epoch in range(first_epoch, epochs):
             version = ray.get(server.version.remote())
-            diverged = _run_epoch(ray, pool, server, per_epoch, epoch, result)
+            diverged = _run_epoch(ray, pool, server, min(total, (epoch + 1) * per_epoch),
+                                  result)
             central, _ = ray.get(server.read.remote())
             load_arrays(model, central)
             rows = ray.get(server.log_since.remote(version))
@@ -257,7 +269,7 @@ def train_async(model: Any, data: tuple[np.ndarray, np.ndarray], *, strategy: st
                                  for k, v in _evaluate(model, split, loss_fn).items()})
             for name, value in logs.items():
                 result.history.setdefault(name, []).append(value)
-            ray.get(server.save.remote())
+            ray.get(server.save.remote(epoch + 1))
             if log is not None:
                 log(_epoch_line(epoch + 1, logs))
             if on_epoch is not None:
@@ -285,14 +297,13 @@ def _submit(method: Any, *args: Any, wait: float = 60.0) -> Any:
             time.sleep(0.1)
 
 
-def _run_epoch(ray: Any, pool: list[Any], server: Any, per_epoch: int, epoch: int,
-               result: AsyncResult) -> str | None:
-    """Run workers until each has `(epoch + 1) * per_epoch` commits on the server.
+def _run_epoch(ray: Any, pool: list[Any], server: Any, target: int, result: AsyncResult
+               ) -> str | None:
+    """Run workers until each has `target` commits on the server.
 
     Commits are counted by the server, so steps lost to a crash are made up: a worker that dies
     is restarted by Ray and handed what it still owes; a server restarted from its checkpoint
     has forgotten the commits after it, and the workers owe them again."""
-    target = (epoch + 1) * per_epoch
     failures = [0] * len(pool)  # restarts in a row without a commit in between
     diverged = None
     while True:

@@ -57,20 +57,21 @@ def _check_answers(address: str, timeout: float) -> None:
 
 
 def connect(address: str | None = None, *, num_cpus: int | None = None,
-            timeout: float = CONNECT_TIMEOUT) -> Any:
+            timeout: float | None = None) -> Any:
     """Start a local Ray (address None) or join the cluster at `address`; returns `ray`.
 
     Reuses a Ray already initialised in this process. num_cpus: the local instance's CPUs
-    (default: this machine's count).
+    (default: this machine's count). timeout: seconds for `address` to answer (default
+    `CONNECT_TIMEOUT`).
     """
     if address is None:
         # Before Ray loads: bind the loopback address, never look for the machine's own IP.
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     ray = ray_module()
+    if address is not None and address != "auto":
+        _check_answers(address, CONNECT_TIMEOUT if timeout is None else timeout)
     if ray.is_initialized():
         return ray
-    if address is not None and address != "auto":
-        _check_answers(address, timeout)
     options: dict[str, Any] = dict(include_dashboard=False, log_to_driver=True,
                                    configure_logging=True, logging_level="WARNING")
     if address is None:

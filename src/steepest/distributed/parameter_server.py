@@ -31,6 +31,9 @@ from steepest.optim.executors import Executor
 
 Params = dict[str, np.ndarray]
 
+#: The checkpoint header entry that marks a parameter server's checkpoint.
+SERVER_KEY = "parameter_server"
+
 #: The columns of one commit in `ParameterServer.log`.
 LOG_FIELDS = ("version", "worker", "staleness", "mean_pi", "clamped_fraction")
 
@@ -188,9 +191,11 @@ class ParameterServer:
             result["clamped_fraction"] = float(np.nanmean(self.log["clamped_fraction"]))
         return result
 
-    def save(self, path: str | Path, *, config: dict[str, Any] | None = None) -> Path:
-        """θ, the server optimizer's state, the strategy's server arrays, the version and the
-        commit log, as one steepest checkpoint (safetensors, written atomically)."""
+    def save(self, path: str | Path, *, config: dict[str, Any] | None = None,
+             extra: dict[str, Any] | None = None, epoch: int = 0) -> Path:
+        """θ, the server optimizer's state, the strategy's server arrays, the version (the
+        checkpoint's step) and the commit log, as one steepest checkpoint (safetensors, written
+        atomically). extra: more header entries (a trainer's kind and run identity)."""
         from steepest.io import save_checkpoint
 
         arrays = {f"log.{name}": np.asarray(values, dtype=np.float64)
@@ -199,28 +204,30 @@ class ParameterServer:
             for worker, backup in self.state.items():
                 for name, value in backup.items():
                     arrays[f"backup.{worker}.{name}"] = value
-        extra = {"kind": "parameter-server", "strategy": self.strategy.name,
-                 "strategy_options": self.strategy.options(), "workers": self.workers,
-                 "synced": list(self.synced)}
-        return save_checkpoint(path, model=self.model, optimizer=self.optimizer,
-                               step=self.version, config=config, extra=extra, arrays=arrays)
+        header = {"kind": "last", **(extra or {}),
+                  SERVER_KEY: {"strategy": self.strategy.name,
+                               "strategy_options": self.strategy.options(),
+                               "workers": self.workers, "synced": list(self.synced)}}
+        return save_checkpoint(path, model=self.model, optimizer=self.optimizer, epoch=epoch,
+                               step=self.version, config=config, extra=header, arrays=arrays)
 
     def restore(self, path: str | Path) -> None:
         """Continue from a checkpoint written by `save` for the same strategy and workers."""
         from steepest.io import CheckpointError, load_checkpoint
 
         checkpoint = load_checkpoint(path)
-        extra = checkpoint.extra
-        if extra.get("kind") != "parameter-server":
-            raise CheckpointError(f"{path}: not a parameter-server checkpoint")
-        if extra.get("strategy") != self.strategy.name or extra.get("workers") != self.workers:
+        saved = checkpoint.extra.get(SERVER_KEY)
+        if not isinstance(saved, dict):
+            raise CheckpointError(f"{path}: not a parameter-server checkpoint (it was written "
+                                  f"by one process; resume it without --workers/--strategy)")
+        if saved.get("strategy") != self.strategy.name or saved.get("workers") != self.workers:
             raise CheckpointError(
-                f"{path}: written by strategy {extra.get('strategy')!r} with "
-                f"{extra.get('workers')} workers, not {self.strategy.name!r} with "
+                f"{path}: written by strategy {saved.get('strategy')!r} with "
+                f"{saved.get('workers')} workers, not {self.strategy.name!r} with "
                 f"{self.workers}")
         checkpoint.restore(self.model, self.optimizer)
         self.version = checkpoint.step
-        self.synced = [int(v) for v in extra["synced"]]
+        self.synced = [int(v) for v in saved["synced"]]
         self.log = {name: checkpoint.arrays[f"log.{name}"].tolist() for name in LOG_FIELDS}
         for name in ("version", "worker", "staleness"):
             self.log[name] = [int(v) for v in self.log[name]]
