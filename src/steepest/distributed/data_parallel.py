@@ -89,12 +89,14 @@ class DataParallel:
         actor = self.ray.remote(num_cpus=ACTOR_CPUS)(_GradientActor)
         self.actors = [actor.remote(model, loss_fn, seed + rank) for rank in range(workers)]
         self._pending: list[tuple[float, dict[str, np.ndarray]]] = []
+        self._named = dict(model.named_parameters())
 
     def forward_backward(self, x: Any, y: Any, scale: float = 1.0) -> tuple[float, Any]:
         """The global batch's mean loss and outputs, its shards computed by the workers.
 
-        The shards' gradients are kept for `reduce_gradients`, weighted by k_i / B · scale
-        (scale = 1/k for one of k accumulated batches)."""
+        Each shard's gradient is weighted by k_i / B · scale (scale = 1/k for one of k
+        accumulated batches): the first one is added to p.grad now, the others by
+        `reduce_gradients`. A NaN or infinite loss is returned with no gradient."""
         from steepest.tensor import Tensor
 
         ray = self.ray
@@ -110,30 +112,39 @@ class DataParallel:
         results = ray.get(refs)
         loss = 0.0
         for (a, b), result in zip(bounds, results, strict=True):
-            weight = (b - a) / batch
-            loss += weight * result["loss"]
-            self._pending.append((weight * scale, result["grads"]))
+            loss += (b - a) / batch * result["loss"]
         buffers = results[0].get("buffers")
         if buffers:
             own = dict(self.model.named_buffers())
             for name, value in buffers.items():
                 np.copyto(own[name].data, value)
-        outputs = np.concatenate([result["outputs"] for result in results])
-        return loss, Tensor(outputs)
+        outputs = Tensor(np.concatenate([result["outputs"] for result in results]))
+        if not np.isfinite(loss):
+            return loss, outputs  # no gradient to combine: the caller stops the run
+        # As a rank of DistributedDataParallel: the first shard's gradient lands in p.grad now
+        # (added, as backward accumulates); reduce_gradients adds the others'.
+        (a, b), first = bounds[0], results[0]
+        self._add((b - a) / batch * scale, first["grads"])
+        for (a, b), result in zip(bounds[1:], results[1:], strict=True):
+            self._pending.append(((b - a) / batch * scale, result["grads"]))
+        return loss, outputs
 
     def reduce_gradients(self, params: Any = None) -> None:
-        """p.grad (+)= Σ_i w_i g_i over the shards since the last call: the exact mean over
-        the global batch (added to a gradient already there, as backward accumulates)."""
-        named = dict(self.model.named_parameters())
+        """Add the other shards' gradients: p.grad = Σ_i (k_i / B) g_i over the shards of the
+        batches since the last call, the exact mean over the global batch."""
         for weight, grads in self._pending:
-            for name, grad in grads.items():
-                param = named[name]
-                contribution = grad * weight if weight != 1.0 else np.array(grad, copy=True)
-                if param.grad is None:
-                    param.grad = contribution
-                else:
-                    param.grad += contribution
+            self._add(weight, grads)
         self._pending = []
+
+    def _add(self, weight: float, grads: dict[str, np.ndarray]) -> None:
+        named = self._named
+        for name, grad in grads.items():
+            param = named[name]
+            contribution = np.multiply(grad, weight) if weight != 1.0 else np.array(grad)
+            if param.grad is None:
+                param.grad = contribution
+            else:
+                param.grad += contribution
 
     def worker_states(self) -> list[dict[str, np.ndarray]]:
         """Each worker's model state as it stands (for tests: identical weights everywhere)."""
