@@ -128,3 +128,23 @@ def test_async_study_mistakes_get_one_line(tmp_path, capsys, args, message):
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "never").exists()
+
+
+def test_sync_data_parallel_from_the_command_line_is_the_single_process_run(
+        tmp_path, capsys, ray_cluster):
+    from steepest.store import RunStore
+
+    assert _train(tmp_path, "--steps", "30") == 0
+    single = capsys.readouterr().out
+    assert _train(tmp_path, "--steps", "30", "--workers", "3") == 0
+    parallel = capsys.readouterr().out
+    assert "3 workers on Ray: synchronous data-parallel" in parallel
+
+    def lines(out):
+        return [line for line in out.splitlines() if line.startswith("epoch")]
+
+    assert lines(parallel) == lines(single)  # float32: the same to the printed digits
+    with RunStore(tmp_path / "runs.db", readonly=True) as store:
+        one, three = store.run(1), store.run(2)
+    assert three.config["workers"] == 3 and three.config["strategy"] == "sync"
+    assert three.results["test_loss"] == pytest.approx(one.results["test_loss"], rel=1e-4)

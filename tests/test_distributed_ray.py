@@ -181,3 +181,30 @@ def test_a_run_resumes_from_the_server_checkpoint(ray_cluster, tmp_path):
     assert epochs == [2]  # only the second epoch ran
     assert second.summary["commits"] == 40
     assert load_checkpoint(checkpoint).step == 40
+
+
+def test_fit_through_the_loop_seams_is_the_single_process_run(ray_cluster):
+    """`fit(..., **dp.seams())`: the Trainer's whole step (accumulation, clipping, schedule,
+    metrics) on workers, float64: weights and every logged number as one process."""
+    from steepest.train import fit
+
+    x, y = _data(n=120)
+
+    def run(**seams):
+        model = _mlp()
+        history = fit(model, (x, y), optimizer="momentum", lr=0.05, batch_size=20, epochs=3,
+                      schedule="cosine", grad_accumulation=2, clip_grad_norm=1.0,
+                      progress=False, log=None, seed=3, **seams)
+        return model, history
+
+    reference, expected = run()
+    model = _mlp()
+    with DataParallel(model, 3) as dp:
+        history = fit(model, (x, y), optimizer="momentum", lr=0.05, batch_size=20, epochs=3,
+                      schedule="cosine", grad_accumulation=2, clip_grad_norm=1.0,
+                      progress=False, log=None, seed=3, **dp.seams())
+    np.testing.assert_allclose(history.step_loss, expected.step_loss, rtol=1e-12)
+    assert history["accuracy"] == expected["accuracy"]
+    for (name, p), (_, q) in zip(model.named_parameters(), reference.named_parameters(),
+                                 strict=True):
+        np.testing.assert_allclose(p.data, q.data, rtol=1e-12, atol=1e-12, err_msg=name)

@@ -441,6 +441,16 @@ def _train(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     if distributed == "async":
         return _train_async(options, config, data, model, run_record, checkpoint_dir,
                             args.resume, store, started)
+    seams = {}
+    if distributed == "sync":
+        from steepest.distributed.data_parallel import DataParallel
+
+        parallel = DataParallel(model, options["workers"], address=options["address"],
+                                seed=options["seed"])
+        cleanup.callback(parallel.close)
+        seams = parallel.seams()
+        print(f"{options['workers']} workers on Ray: synchronous data-parallel, each batch "
+              f"split over them")
     batch_size = None if options["batch_size"] == "full" else options["batch_size"]
     try:
         with run_record:  # a run that fails before training is marked "failed", not "running"
@@ -459,7 +469,7 @@ def _train(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
                 fork=args.fork, extend_schedule=args.extend_schedule, tta=tta, task=task,
                 store=run_record, config=config,
                 progress=options["progress"],
-                seed=options["seed"])
+                seed=options["seed"], **seams)
     except TrainingDiverged as error:
         print(f"steepest: training diverged: {error}", file=sys.stderr)
         return 1

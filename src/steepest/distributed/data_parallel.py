@@ -7,6 +7,9 @@ every global batch; the gradients are combined into the exact mean over the glob
     optimizer.step()                             # one update, in this process
     dp.close()
 
+or, with everything the Trainer does (schedules, clipping, EMA, callbacks, checkpoints, the run
+store), through the training loop's seams: `fit(model, data, ..., **dp.seams())`.
+
 The driver (this process) keeps the model, the optimizer, the schedule and everything else the
 training loop does; each step it puts the current weights (and buffers) into Ray's object store
 once, and every worker reads them before its forward, so all workers hold identical weights at
@@ -69,6 +72,9 @@ class _GradientActor:
     def state(self) -> dict[str, np.ndarray]:
         return self.model.state_dict()
 
+    def set_loss(self, loss_fn: Callable | None) -> None:
+        self.loss_fn = loss_fn
+
 
 class DataParallel:
     """Gradients of a model over N Ray worker actors (see the module docstring).
@@ -81,6 +87,7 @@ class DataParallel:
 
     def __init__(self, model: Any, workers: int, *, loss_fn: Callable | None = None,
                  address: str | None = None, seed: int = 0) -> None:
+        self._loss_fn = loss_fn
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"DataParallel: workers must be a positive integer, got "
                              f"{workers!r}")
@@ -128,6 +135,23 @@ class DataParallel:
         for (a, b), result in zip(bounds[1:], results[1:], strict=True):
             self._pending.append(((b - a) / batch * scale, result["grads"]))
         return loss, outputs
+
+    def seams(self) -> dict[str, Callable]:
+        """The training loop's seams (`train.loop`) for `fit`, `Trainer` or `TrainingLoop`:
+        forward_backward on the workers, reduce_gradients here."""
+        return {"forward_backward": self._loop_forward_backward,
+                "reduce_gradients": self.reduce_gradients}
+
+    def _loop_forward_backward(self, model: Any, task: Any, x: Any, y: Any,
+                               scale: float) -> tuple[float, Any]:
+        if model is not self.model:
+            raise ValueError("DataParallel: the loop trains another model than the one the "
+                             "workers were given")
+        if task is not None and task.loss != self._loss_fn:
+            # The loop's task decides the loss; the workers learn it once.
+            self._loss_fn = task.loss
+            self.ray.get([actor.set_loss.remote(task.loss) for actor in self.actors])
+        return self.forward_backward(x, y, scale)
 
     def reduce_gradients(self, params: Any = None) -> None:
         """Add the other shards' gradients: p.grad = Σ_i (k_i / B) g_i over the shards of the

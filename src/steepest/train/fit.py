@@ -39,6 +39,7 @@ def fit(model: Module, data: Any, *, optimizer: Any = "adam", lr: float | None =
         config: dict[str, Any] | None = None, command: str | None = None,
         progress: bool = True, seed: int = 0, log: Callable[[str], None] | None = print,
         reduce_gradients: Callable | None = None, apply_update: Callable | None = None,
+        forward_backward: Callable | None = None,
         keep_memory: bool = True) -> History:
     """Train `model` on `data` and return its History.
 
@@ -69,8 +70,8 @@ def fit(model: Module, data: Any, *, optimizer: Any = "adam", lr: float | None =
       $STEEPEST_DB): config, metrics, checkpoints and results are recorded there.
     seed: seeds the data order, augmentation and the validation split (not the model's
       initialisation: seed that with `steepest.manual_seed` before building the model).
-    reduce_gradients / apply_update: the training loop's seams (`train.loop`), for a
-      distributed runner; None trains in this process.
+    forward_backward / reduce_gradients / apply_update: the training loop's seams
+      (`train.loop`), for a distributed runner; None trains in this process.
     keep_memory: call `steepest.keep_freed_memory()` first (glibc keeps freed memory in the
       process, so each step's temporaries are not page-faulted back in; a process-wide
       setting, made once; STEEPEST_KEEP_MEMORY=0 or False here leaves glibc alone).
@@ -186,7 +187,8 @@ def fit(model: Module, data: Any, *, optimizer: Any = "adam", lr: float | None =
                       grad_accumulation=grad_accumulation, clip_grad_norm=clip_grad_norm,
                       clip_grad_value=clip_grad_value, ema=ema, progress=progress, run=run,
                       config=config, log=log, tta=tta, run_uuid=plan.uuid,
-                      reduce_gradients=reduce_gradients, apply_update=apply_update)
+                      reduce_gradients=reduce_gradients, apply_update=apply_update,
+                      forward_backward=forward_backward)
     history = trainer.fit(loader, epochs=epochs, steps=steps,
                           validation=validation, test=test, resume=resume)
     history.run_id = getattr(run, "id", None)

@@ -15,8 +15,16 @@ or `loop.step(x, y)` for a step on one batch. What is learnt and reported comes 
 
 The seams
 ---------
-`reduce_gradients` and `apply_update` are where training leaves one process. Both are plain
-callables given to `TrainingLoop` (and to `Trainer` and `fit`, which pass them on):
+`forward_backward`, `reduce_gradients` and `apply_update` are where training leaves one
+process. All are plain callables given to `TrainingLoop` (and to `Trainer` and `fit`, which
+pass them on):
+
+    forward_backward(model, task, x, y, scale) -> (loss: float, outputs: Tensor)
+        Called for every micro-batch: the batch's mean task loss and the model's outputs for
+        the whole batch (the metrics are computed from them), with the gradients of
+        loss * scale added to `p.grad` (or held back for reduce_gradients). The loop raises
+        NonFiniteLoss for a NaN or infinite loss. Default: forward, loss and backward here.
+        A synchronous data-parallel runner computes the shards on its workers here.
 
     reduce_gradients(params: list[Tensor]) -> None
         Called once per optimizer step, after the backward of every micro-batch, with the
@@ -57,6 +65,7 @@ from steepest.train.tasks import Task, get_task
 __all__ = ["BatchResult", "NonFiniteLoss", "TrainingLoop", "evaluate", "local_gradients",
            "optimizer_step"]
 
+ForwardBackward = Callable[[Module, Any, Any, Any, float], tuple[float, Tensor]]
 ReduceGradients = Callable[[list[Tensor]], None]
 ApplyUpdate = Callable[[Any, list[Tensor]], None]
 
@@ -111,13 +120,15 @@ class TrainingLoop:
                  loss_fn: Callable[[Tensor, Any], Tensor] | None = None,
                  clip_grad_norm: float | None = None, clip_grad_value: float | None = None,
                  reduce_gradients: ReduceGradients | None = None,
-                 apply_update: ApplyUpdate | None = None) -> None:
+                 apply_update: ApplyUpdate | None = None,
+                 forward_backward: ForwardBackward | None = None) -> None:
         for name, value in (("clip_grad_norm", clip_grad_norm),
                             ("clip_grad_value", clip_grad_value)):
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be a positive number or None, got {value!r}")
         for name, function in (("reduce_gradients", reduce_gradients),
-                               ("apply_update", apply_update)):
+                               ("apply_update", apply_update),
+                               ("forward_backward", forward_backward)):
             if function is not None and not callable(function):
                 raise TypeError(f"{name} must be a function, got {type(function).__name__}")
         self.model, self.optimizer = model, optimizer
@@ -125,6 +136,7 @@ class TrainingLoop:
         self.clip_grad_norm, self.clip_grad_value = clip_grad_norm, clip_grad_value
         self._reduce = reduce_gradients or local_gradients
         self._apply = apply_update or optimizer_step
+        self._forward_backward = forward_backward
         self._closure_batches: list[tuple[Any, Any, float]] | None = \
             [] if optimizer is not None and _needs_closure(optimizer) else None
         self._params: list[Tensor] = []
@@ -142,6 +154,13 @@ class TrainingLoop:
 
         Raises NonFiniteLoss (before the backward) if the loss is NaN or infinite.
         """
+        if self._forward_backward is not None:  # the seam: computed elsewhere
+            value, outputs = self._forward_backward(self.model, self.task, x, y, scale)
+            if not math.isfinite(value):
+                raise NonFiniteLoss(value)
+            if self._closure_batches is not None:
+                self._closure_batches.append((x, y, scale))
+            return BatchResult(value, outputs)
         outputs = self.model(x if isinstance(x, Tensor) else Tensor(x))
         loss = self.task.loss(outputs, y)
         value = float(loss.item())

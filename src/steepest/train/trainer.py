@@ -26,6 +26,7 @@ from steepest.tensor import Tensor
 from steepest.train.callbacks import Callback, logged_value
 from steepest.train.loop import (
     ApplyUpdate,
+    ForwardBackward,
     NonFiniteLoss,
     ReduceGradients,
     TrainingLoop,
@@ -90,8 +91,8 @@ class Trainer:
     run_uuid: the run's identity, written into its checkpoints (default: the Run's, else new).
     tta: test-time augmentation views (`data.augment.tta_predict`) for the final test metrics
       (classification only).
-    reduce_gradients / apply_update: the seams of `train.loop` (default: one process, the
-      optimizer steps here); a distributed runner passes its own.
+    forward_backward / reduce_gradients / apply_update: the seams of `train.loop` (default:
+      one process, the optimizer steps here); a distributed runner passes its own.
     """
 
     def __init__(self, model: Module, optimizer: Any, *, task: Any = None,
@@ -104,7 +105,8 @@ class Trainer:
                  log_every_epochs: int | None = None, eval_batch_size: int = 1000,
                  tta: Sequence[Any] | None = None, run_uuid: str | None = None,
                  reduce_gradients: ReduceGradients | None = None,
-                 apply_update: ApplyUpdate | None = None) -> None:
+                 apply_update: ApplyUpdate | None = None,
+                 forward_backward: ForwardBackward | None = None) -> None:
         if not isinstance(grad_accumulation, int) or grad_accumulation < 1:
             raise ValueError(f"grad_accumulation must be a positive integer, got "
                              f"{grad_accumulation!r}")
@@ -115,7 +117,8 @@ class Trainer:
                              f"{scheduler_interval!r}")
         self.loop = TrainingLoop(model, optimizer, task, loss_fn=loss_fn,
                                  clip_grad_norm=clip_grad_norm, clip_grad_value=clip_grad_value,
-                                 reduce_gradients=reduce_gradients, apply_update=apply_update)
+                                 reduce_gradients=reduce_gradients, apply_update=apply_update,
+                                 forward_backward=forward_backward)
         self.task = self.loop.task
         if tta and not isinstance(self.task, Classification):
             raise ValueError(f"tta: test-time augmentation averages class probabilities; the "
