@@ -18,7 +18,9 @@ from steepest.cli import UsageError
 from steepest.cli.values import names as _names
 from steepest.cli.values import positive_float as _positive_float
 from steepest.cli.values import positive_int as _positive_int
+from steepest.cli.values import positive_numbers as _positive_numbers
 from steepest.cli.values import print_table, start_report
+from steepest.cli.values import unit_interval as _unit_interval
 
 # Spelled out so that building the parser imports nothing (a test keeps them equal to
 # steepest.distributed.STRATEGIES and simulate.SCHEDULES).
@@ -49,7 +51,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--lr", type=_positive_float, default=0.2,
                         help="SGD learning rate (default: 0.2; the paper's Fig. 6 uses a "
                              "deliberately high one to make DOWNPOUR fail)")
-    parser.add_argument("--momentum", type=_unit, default=0.9,
+    parser.add_argument("--momentum", type=_unit_interval, default=0.9,
                         help="GEM's proxy momentum μ (default: 0.9)")
     parser.add_argument("--kappa", default="1", metavar="LIST",
                         help="GEM's energy amplification κ, comma-separated (default: 1; the "
@@ -66,16 +68,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="folder for results.csv, the figures and report.html "
                              "(default: studies/async)")
     return parser
-
-
-def _unit(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
-    return value
 
 
 def _workers(text: str) -> list[int]:
@@ -95,13 +87,7 @@ def _workers(text: str) -> list[int]:
 
 
 def _kappas(text: str) -> list[float]:
-    try:
-        values = [float(item) for item in text.split(",") if item.strip()]
-    except ValueError:
-        values = []
-    if not values or not all(v > 0 and v < float("inf") for v in values):
-        raise UsageError(f"--kappa: expected comma-separated positive numbers, e.g. 1,2,3,4; "
-                         f"got {text!r}")
+    values = _positive_numbers(text, "--kappa")
     if len(set(values)) != len(values):
         raise UsageError(f"--kappa lists a value twice: {text!r}")
     return values

@@ -19,6 +19,7 @@ from steepest.cli.values import load_data as _load_data
 from steepest.cli.values import names as _names
 from steepest.cli.values import positive_float as _positive_float
 from steepest.cli.values import positive_int as _positive_int
+from steepest.cli.values import positive_numbers as _positive_numbers
 from steepest.cli.values import print_table, start_report
 from steepest.lab.compare.regularisation import REGULARISERS
 from steepest.optim.spec import preset_names, study_lr
@@ -76,16 +77,6 @@ def _batch_sizes(text: str) -> list[int | None]:
     if len(set(sizes)) != len(sizes):
         raise UsageError(f"--batch-sizes lists a size twice: {text!r}")
     return sizes
-
-
-def _grid(text: str) -> list[float]:
-    try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        values = []
-    if not values or not all(math.isfinite(v) and v > 0 for v in values):
-        raise UsageError(f"--lr-grid: expected comma-separated positive numbers, got {text!r}")
-    return values
 
 
 def _label(size: int | None) -> str:
@@ -261,7 +252,8 @@ def _check(args: argparse.Namespace, mode: str, options: dict[str, Any]) -> dict
         raise UsageError(f"--train-size must be at least {MIN_TRAIN_SIZE} ({why}), got "
                          f"{options['train_size']}")
     checked["lrs"] = _lrs(args.lr, mode, optimizers, checked.get("batch_sizes"))
-    checked["lr_grid"] = _grid(options["lr_grid"]) if options.get("lr_grid") else None
+    checked["lr_grid"] = (_positive_numbers(options["lr_grid"], "--lr-grid")
+                          if options.get("lr_grid") else None)
     if args.model not in ("mlp",) and (options.get("width") is not None
                                        or options.get("depth") is not None) \
             and mode != "regularisation":

@@ -41,6 +41,27 @@ def positive_float(text: str) -> float:
     return value
 
 
+def unit_interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+    return value
+
+
+def positive_numbers(text: str, option: str) -> list[float]:
+    """Comma-separated positive finite numbers (an --lr-grid, GEM's --kappa list)."""
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values or not all(math.isfinite(v) and v > 0 for v in values):
+        raise UsageError(f"{option}: expected comma-separated positive numbers, got {text!r}")
+    return values
+
+
 def names(text: str, option: str, valid: tuple[str, ...] | list[str]) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
     if not names:

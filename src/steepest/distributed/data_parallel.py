@@ -30,7 +30,6 @@ from typing import Any
 import numpy as np
 
 from steepest.distributed.cluster import ACTOR_CPUS, connect
-from steepest.distributed.parameter_server import forward_backward
 
 __all__ = ["DataParallel", "shard_bounds"]
 
@@ -51,20 +50,29 @@ def shard_bounds(batch: int, workers: int) -> list[tuple[int, int]]:
 class _GradientActor:
     """One data-parallel worker: a copy of the model that loads the driver's state each step."""
 
-    def __init__(self, model: Any, loss_fn: Callable | None, seed: int) -> None:
+    def __init__(self, model: Any, task: Any, seed: int) -> None:
         from steepest.random import manual_seed
 
         manual_seed(seed)  # this worker's dropout masks
         self.model = copy.deepcopy(model)  # Ray hands over read-only arrays
-        self.loss_fn = loss_fn
+        self.set_task(task)
 
     def compute(self, state: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
                 training: bool, return_buffers: bool) -> dict[str, Any]:
+        from steepest.train.loop import NonFiniteLoss
+
         self.model.load_state_dict(state)
         self.model.train(training)
+        self.loop.zero_grad()
+        grads = {}
         with np.errstate(over="ignore", invalid="ignore"):
-            loss, grads, outputs = forward_backward(self.model, x, y, self.loss_fn)
-        result = {"loss": loss, "grads": grads, "outputs": outputs}
+            try:
+                loss, outputs = self.loop.forward_backward(x, y)
+                grads = {name: p.grad for name, p in self.model.named_parameters()
+                         if p.grad is not None}
+            except NonFiniteLoss as error:  # no backward: the driver stops the run
+                loss, outputs = error.loss, self.model(x)
+        result = {"loss": loss, "grads": grads, "outputs": outputs.data}
         if return_buffers:
             result["buffers"] = {name: b.data for name, b in self.model.named_buffers()}
         return result
@@ -72,29 +80,37 @@ class _GradientActor:
     def state(self) -> dict[str, np.ndarray]:
         return self.model.state_dict()
 
-    def set_loss(self, loss_fn: Callable | None) -> None:
-        self.loss_fn = loss_fn
+    def set_task(self, task: Any) -> None:
+        """The task whose loss the shards are trained on; the forward and backward are the
+        training loop's own."""
+        from steepest.train.loop import TrainingLoop
+
+        self.loop = TrainingLoop(self.model, None, task)
 
 
 class DataParallel:
     """Gradients of a model over N Ray worker actors (see the module docstring).
 
     model: the driver's model (its weights are sent each step; its `.grad`s receive the mean).
-    workers: N. loss_fn(outputs, y): the batch-mean loss (default cross-entropy). address: a
+    workers: N. task / loss_fn: as the training loop's (default classification with
+    cross-entropy; through `seams()`, the loop's own task replaces it). address: a
     Ray cluster to join (None starts a local one). seed: the workers' dropout generators are
     seeded seed + rank.
     """
 
-    def __init__(self, model: Any, workers: int, *, loss_fn: Callable | None = None,
-                 address: str | None = None, seed: int = 0) -> None:
-        self._loss_fn = loss_fn
+    def __init__(self, model: Any, workers: int, *, task: Any = None,
+                 loss_fn: Callable | None = None, address: str | None = None,
+                 seed: int = 0) -> None:
+        from steepest.train.tasks import get_task
+
+        self._task = get_task(task, loss_fn)
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"DataParallel: workers must be a positive integer, got "
                              f"{workers!r}")
         self.ray = connect(address)
         self.model, self.workers = model, workers
         actor = self.ray.remote(num_cpus=ACTOR_CPUS)(_GradientActor)
-        self.actors = [actor.remote(model, loss_fn, seed + rank) for rank in range(workers)]
+        self.actors = [actor.remote(model, self._task, seed + rank) for rank in range(workers)]
         self._pending: list[tuple[float, dict[str, np.ndarray]]] = []
         self._named = dict(model.named_parameters())
 
@@ -147,10 +163,10 @@ class DataParallel:
         if model is not self.model:
             raise ValueError("DataParallel: the loop trains another model than the one the "
                              "workers were given")
-        if task is not None and task.loss != self._loss_fn:
+        if task is not None and task is not self._task:
             # The loop's task decides the loss; the workers learn it once.
-            self._loss_fn = task.loss
-            self.ray.get([actor.set_loss.remote(task.loss) for actor in self.actors])
+            self._task = task
+            self.ray.get([actor.set_task.remote(task) for actor in self.actors])
         return self.forward_backward(x, y, scale)
 
     def reduce_gradients(self, params: Any = None) -> None:

@@ -51,27 +51,6 @@ def load_arrays(model: Any, arrays: Params) -> None:
         np.copyto(params[name].data, value)
 
 
-def forward_backward(model: Any, x: Any, y: Any, loss_fn: Callable | None = None
-                     ) -> tuple[float, Params, np.ndarray]:
-    """(loss, {name: gradient}, outputs) of `loss_fn(model(x), y)` on one batch (the loss is
-    the batch mean; gradients are fresh, not accumulated)."""
-    import steepest.nn.functional as F
-    from steepest.tensor import Tensor
-
-    for p in model.parameters():
-        p.grad = None
-    inputs = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
-    targets = y.data if isinstance(y, Tensor) else np.asarray(y)
-    outputs = model(inputs)
-    loss = (loss_fn or F.cross_entropy)(outputs, targets)
-    value = float(loss.item())
-    if math.isfinite(value):
-        loss.backward()
-    grads = {name: p.grad for name, p in model.named_parameters()
-             if p.requires_grad and p.grad is not None}
-    return value, grads, outputs.data
-
-
 class DeltaExecutor(Executor):
     """An optimizer executor that runs the rule but keeps each delta, by parameter name, instead
     of adding it: a GEM worker rescales its update Δθ before it reaches anyone's weights.
@@ -243,50 +222,83 @@ def batch_stream(loader: Any, start_epoch: int = 0) -> Iterator[tuple[Any, Any]]
         yield from loader.epoch_batches(epoch)
 
 
+class _ServerSteps:
+    """The optimizer of a worker whose server steps (gradient strategies): never stepped here."""
+
+    param_groups: list = []
+
+    def step(self) -> None:
+        raise RuntimeError("the parameter server steps θ; a gradient-pushing worker does not")
+
+
 class AsyncWorker:
     """One asynchronous worker: computes gradients on its copy of θ and pushes them.
 
+    Each step goes through the training loop (`train.loop.TrainingLoop`): forward_backward on
+    the worker's batch, then its `apply_update` seam, which here is the exchange with the
+    server: push the gradient (or GEM's π ⊙ Δθ, or EASGD's elastic difference) and take θ back.
+
     worker: its id. model: its own copy of the model. batches: an iterator of (x, y) batches.
     optimizer: its local optimizer (gem: computes Δθ, through a `DeltaExecutor` set here;
-    easgd: its local steps); None for gradient-pushing strategies. lr: the learning rate
-    (easgd's α = lr·ρ). workers: how many.
+    easgd: its local steps); None for gradient-pushing strategies. task / loss_fn: as the
+    loop's (default classification, cross-entropy). lr: the learning rate (easgd's
+    α = lr·ρ). workers: how many.
     """
 
     def __init__(self, worker: int, model: Any, strategy: Strategy, batches: Iterator,
-                 *, optimizer: Any = None, loss_fn: Callable | None = None, lr: float = 0.0,
-                 workers: int = 1) -> None:
+                 *, optimizer: Any = None, task: Any = None, loss_fn: Callable | None = None,
+                 lr: float = 0.0, workers: int = 1) -> None:
+        from steepest.train.loop import TrainingLoop
+
         if strategy.pushes == "delta" and optimizer is None:
             raise ValueError(f"AsyncWorker: strategy {strategy.name!r} steps locally, so the "
                              f"worker needs an optimizer")
         self.id, self.model, self.strategy = int(worker), model, strategy
-        self.batches, self.optimizer, self.loss_fn = batches, optimizer, loss_fn
+        self.batches, self.optimizer = batches, optimizer
         self.state: Any = None
         self.steps = 0
+        self.server: Any = None
         self.alpha = (strategy.alpha(lr, workers) if isinstance(strategy, ElasticAveraging)
                       else None)
         if isinstance(strategy, GradientEnergyMatching):
             optimizer.executor = DeltaExecutor()
+        self.loop = TrainingLoop(model, optimizer or _ServerSteps(), task, loss_fn=loss_fn,
+                                 apply_update=self._exchange)
 
     def start(self, server: Any) -> None:
         """Join (or rejoin after a restart) with a fresh pull."""
+        self.server = server
         central, _ = server.pull(self.id)
         load_arrays(self.model, central)
         self.state = self.strategy.worker_init(central)
 
     def step(self, server: Any) -> float:
-        """One batch: gradient on the local copy, one exchange with the server. Returns the
-        batch's loss (NaN or inf is returned as it is: the caller decides it diverged)."""
+        """One batch: gradient on the local copy, one exchange with `server` (an object with
+        the `ParameterServer` methods). Returns the batch's loss (NaN or inf is returned as it
+        is, with nothing pushed: the caller decides the run diverged)."""
+        from steepest.train.loop import NonFiniteLoss
+
+        self.server = server
         x, y = next(self.batches)
         self.model.train()
-        loss, grads, _ = forward_backward(self.model, x, y, self.loss_fn)
         self.steps += 1
-        if not math.isfinite(loss):
-            return loss
+        self.loop.zero_grad()
+        try:
+            loss = self.loop.forward_backward(x, y).loss
+        except NonFiniteLoss as error:
+            return error.loss
+        self.loop.reduce_gradients()
+        self.loop.apply_update()
+        return loss
+
+    def _exchange(self, optimizer: Any, params: list) -> None:
+        """The loop's apply_update seam: this step's exchange with the server."""
+        server = self.server
         if isinstance(self.strategy, GradientEnergyMatching):
-            self.optimizer.step()
+            optimizer.step()  # Δθ by the optimizer's rule, kept by the DeltaExecutor
             central, _ = server.read()
             commit, self.state, stats = self.strategy.worker_commit(
-                self.optimizer.executor.deltas, self.state, central)
+                optimizer.executor.deltas, self.state, central)
             central, _ = server.commit(self.id, commit, stats)
             load_arrays(self.model, central)
         elif isinstance(self.strategy, ElasticAveraging):
@@ -296,12 +308,13 @@ class AsyncWorker:
                 centre, _ = server.read()
                 difference = {name: elastic_difference(local[name], centre[name], self.alpha)
                               for name in local}
-            self.optimizer.step()  # the gradient was taken at x before the elastic move
+            optimizer.step()  # the gradient was taken at x before the elastic move
             if difference is not None:
                 for name, value in difference.items():
                     local[name] -= value
                 server.commit(self.id, difference)
         else:
+            grads = {name: p.grad for name, p in self.model.named_parameters()
+                     if p.requires_grad and p.grad is not None}
             central, _ = server.commit(self.id, grads)
             load_arrays(self.model, central)
-        return loss

@@ -64,22 +64,13 @@ class SimulationResult:
         return float(self.summary.get("clamped_fraction", math.nan))
 
 
-def _training_loss(model: Any, x: np.ndarray, y: np.ndarray, loss_fn: Callable | None,
-                   batch: int = 4096) -> float:
-    import steepest.nn.functional as F
-    from steepest.autograd.grad_mode import no_grad
-    from steepest.tensor import Tensor
+def _training_loss(model: Any, x: np.ndarray, y: np.ndarray, loss_fn: Callable | None
+                   ) -> float:
+    from steepest.train.loop import evaluate
+    from steepest.train.tasks import get_task
 
-    loss_fn = loss_fn or F.cross_entropy
-    model.eval()
-    total = 0.0
-    with no_grad(), np.errstate(over="ignore", invalid="ignore"):
-        for start in range(0, len(x), batch):
-            part = slice(start, start + batch)
-            value = float(loss_fn(model(Tensor(x[part])), y[part]).item())
-            total += value * len(x[part])
-    model.train()
-    return total / len(x)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return evaluate(model, get_task(None, loss_fn), (x, y), batch_size=4096)["loss"]
 
 
 def commit_order(schedule: str, workers: int, steps: int, seed: int) -> np.ndarray:
