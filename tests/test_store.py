@@ -254,3 +254,60 @@ def test_processes_writing_at_once_lose_no_rows(tmp_path):
         np.testing.assert_array_equal(steps, np.arange(STEPS))
         np.testing.assert_array_equal(values, worker + index / 10 + np.arange(STEPS) / 1000)
     store.close()
+
+
+def test_metrics_keep_their_wall_time_and_old_stores_gain_the_column(tmp_path):
+    import sqlite3
+    import time
+
+    path = tmp_path / "old.db"
+    store = RunStore(path)
+    run = store.start_run({})
+    before = time.time()
+    run.log_step(1, loss=0.5)
+    run.flush()
+    steps, values, times = store.metric_series(run.id, "step", "loss")
+    assert steps.tolist() == [1] and values.tolist() == [0.5]
+    assert before <= times[0] <= time.time()
+    store.close()
+    # a store written before metrics had a wall time: readable, then upgraded by a writer
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE copy AS SELECT run_id, scope, step, name, value "
+                     "FROM metrics")
+        conn.execute("DROP TABLE metrics")
+        conn.execute("CREATE TABLE metrics (run_id INTEGER NOT NULL, scope TEXT NOT NULL, "
+                     "step INTEGER NOT NULL, name TEXT NOT NULL, value REAL, "
+                     "PRIMARY KEY (run_id, scope, name, step)) WITHOUT ROWID")
+        conn.execute("INSERT INTO metrics SELECT * FROM copy")
+        conn.execute("DROP TABLE copy")
+    reader = RunStore(path, readonly=True)
+    assert math.isnan(reader.metric_series(run.id, "step", "loss")[2][0])
+    reader.close()
+    writer = RunStore(path)
+    more = writer.open_run(run.id)
+    more.log_step(2, loss=0.25)
+    more.finish()
+    steps, values, times = writer.metric_series(run.id, "step", "loss")
+    assert steps.tolist() == [1, 2] and math.isnan(times[0]) and times[1] >= before
+    writer.close()
+
+
+def test_metric_names_and_data_version(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    reader = RunStore(tmp_path / "runs.db", readonly=True)
+    run = store.start_run({})
+    version = reader.data_version()
+    assert reader.metric_names(run.id) == {"step": [], "epoch": []}
+    for step in range(1, 4):
+        run.log_step(step, loss=1.0, lr=0.1, zeta=2.0)
+    run.log_epoch(1, val_loss=0.5, accuracy=0.3)
+    assert reader.data_version() != version  # another connection committed
+    assert reader.metric_names(run.id) == {"step": ["loss", "lr", "zeta"],
+                                           "epoch": ["accuracy", "val_loss"]}
+    steps, values, _ = reader.metric_series(run.id, "step", "lr", after=1)
+    assert steps.tolist() == [2, 3] and values.tolist() == [0.1, 0.1]
+    assert reader.metric_series(run.id, "step", "nothing")[0].size == 0
+    with pytest.raises(ValueError, match="scope must be one of"):
+        reader.metric_series(run.id, "batch", "loss")
+    store.close()
+    reader.close()

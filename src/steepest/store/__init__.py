@@ -4,6 +4,7 @@ from steepest.store.plots import plot_runs
 from steepest.store.runstore import (
     DEFAULT_DB,
     FLUSH_ROWS,
+    FLUSH_SECONDS,
     SCOPES,
     STATUSES,
     CheckpointRecord,
@@ -19,7 +20,7 @@ from steepest.store.runstore import (
 )
 
 __all__ = [
-    "DEFAULT_DB", "FLUSH_ROWS", "SCOPES", "STATUSES", "CheckpointRecord", "NotARunStoreError",
-    "Run", "RunRecord", "RunStore", "RunStoreError", "git_commit", "new_uuid", "plot_runs",
-    "printable", "resolve_db_path",
+    "DEFAULT_DB", "FLUSH_ROWS", "FLUSH_SECONDS", "SCOPES", "STATUSES", "CheckpointRecord",
+    "NotARunStoreError", "Run", "RunRecord", "RunStore", "RunStoreError", "git_commit",
+    "new_uuid", "plot_runs", "printable", "resolve_db_path",
 ]

@@ -6,9 +6,9 @@ workers): the file is in WAL mode (readers never block the writer), every write 
 an upgrade), SQLite's busy timeout waits for the lock, and a write that still finds the database
 locked is retried with backoff. Each `RunStore` opens its own connection: open one per process.
 
-Tables: runs (one row per run), metrics (run, scope, step, name) -> value, written with
-INSERT OR REPLACE so a resumed run that logs a step again overwrites it, and checkpoints
-(run, path) -> kind, step.
+Tables: runs (one row per run), metrics (run, scope, step, name) -> value and the wall time
+it was logged at, written with INSERT OR REPLACE so a resumed run that logs a step again
+overwrites it, and checkpoints (run, path) -> kind, step.
 
 A run has a stable identity, its UUID, which its checkpoints carry too: `steepest train
 --resume` continues a run only in a store that holds its UUID (the integer id means nothing
@@ -42,8 +42,10 @@ import numpy as np
 SCHEMA_VERSION = 2
 STATUSES = ("running", "finished", "failed", "diverged", "interrupted")
 SCOPES = ("step", "epoch")
-#: Buffered step rows are written once this many have accumulated.
+#: Buffered step rows are written once this many have accumulated, or once the oldest has
+#: waited this many seconds (so a page watching a slow run sees each step soon after it).
 FLUSH_ROWS = 200
+FLUSH_SECONDS = 0.5
 DEFAULT_DB = Path("runs") / "steepest.db"
 
 _RETRIES = 60
@@ -73,6 +75,7 @@ CREATE TABLE IF NOT EXISTS metrics (
     step INTEGER NOT NULL,
     name TEXT NOT NULL,
     value REAL,
+    wall_time REAL,
     PRIMARY KEY (run_id, scope, name, step)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checkpoints (
@@ -384,6 +387,7 @@ class RunStore:
             # possibly the last commits on a power cut; it saves an fsync per commit.
             self._conn.execute("PRAGMA synchronous = NORMAL")
         self._conn.execute("PRAGMA foreign_keys = ON")
+        self._add_wall_time()
         self.schema_version = SCHEMA_VERSION
 
     def _create_or_upgrade(self, conn: sqlite3.Connection) -> None:
@@ -435,6 +439,21 @@ class RunStore:
             return RunStoreError(f"run store {self.path} is read-only ({error}); make it "
                                  f"writable or give another store (--db)")
         return RunStoreError(f"cannot use run store {self.path}: {error}")
+
+    def _add_wall_time(self) -> None:
+        """Stores made before metrics had a wall_time column get it (empty for old rows);
+        steepest versions without it still read and write such a store."""
+        def add(conn: sqlite3.Connection) -> None:
+            if not self._has_wall_time():
+                conn.execute("ALTER TABLE metrics ADD COLUMN wall_time REAL")
+
+        if not self._has_wall_time():
+            self._write(add)
+
+    def _has_wall_time(self) -> bool:
+        columns = self._retry(lambda: self._conn.execute("PRAGMA table_info(metrics)")
+                              .fetchall())
+        return any(column[1] == "wall_time" for column in columns)
 
     # ------------------------------------------------------------------ plumbing
     def _retry(self, action: Callable[[], Any], translate: bool = True) -> Any:
@@ -647,6 +666,46 @@ class RunStore:
         return {name: (np.array(steps, dtype=np.int64), np.array(values, dtype=np.float64))
                 for name, (steps, values) in grouped.items()}
 
+    def metric_names(self, run_id: int) -> dict[str, list[str]]:
+        """scope -> the names of the metrics a run logged in it, sorted; one index seek per
+        name (no scan of the rows), so it is cheap for a run of any length."""
+        run_id = self._check_id(run_id)
+        sql = ("WITH RECURSIVE names(name) AS ("
+               "SELECT MIN(name) FROM metrics WHERE run_id = ?1 AND scope = ?2 "
+               "UNION ALL SELECT (SELECT MIN(name) FROM metrics WHERE run_id = ?1 AND "
+               "scope = ?2 AND name > names.name) FROM names WHERE names.name IS NOT NULL) "
+               "SELECT name FROM names WHERE name IS NOT NULL")
+        return {scope: [name for (name,) in self._read(sql, (run_id, scope))]
+                for scope in SCOPES}
+
+    def metric_series(self, run_id: int, scope: str, name: str, *, after: int | None = None
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One metric of a run: (steps (n,) int64, values (n,) float64, wall times (n,)
+        float64 Unix seconds), sorted by step; only steps > `after` if given. NaN values
+        stay NaN; a wall time is NaN for rows written before stores kept one. Does not check
+        that the run exists (an unknown run has no rows)."""
+        if scope not in SCOPES:
+            raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
+        run_id = self._check_id(run_id)
+        when = "wall_time" if self._has_wall_time() else "NULL"
+        sql = (f"SELECT step, value, {when} FROM metrics WHERE run_id = ? AND scope = ? AND "
+               f"name = ?")
+        params: tuple = (run_id, scope, name)
+        if after is not None:
+            sql, params = sql + " AND step > ?", (*params, int(after))
+        rows = self._read(sql + " ORDER BY step", params)
+        if not rows:
+            return np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
+        # One (n, 3) float64 array in one pass (None, a NaN stored as NULL, becomes nan); the
+        # steps are integers below 2^53, so they come back exactly.
+        table = np.array(rows, dtype=np.float64)
+        return table[:, 0].astype(np.int64), table[:, 1].copy(), table[:, 2].copy()
+
+    def data_version(self) -> int:
+        """A number that changes whenever another connection commits to the store (SQLite's
+        PRAGMA data_version): a reader polls it to learn, cheaply, that something changed."""
+        return int(self._read("PRAGMA data_version")[0][0])
+
     def export_csv(self, run_id: int, file: str | os.PathLike | IO[str],
                    scope: str = "epoch") -> int:
         """Write a run's metrics as CSV: a column `scope` ("epoch" or "step") then one column
@@ -699,9 +758,11 @@ class Run:
         return f"Run(id={self.id}, store={str(self.store.path)!r})"
 
     def log_step(self, step: int, **metrics: Any) -> None:
-        """Record metrics (name=number) at optimizer step `step` (buffered)."""
+        """Record metrics (name=number) at optimizer step `step` (buffered: written every
+        `FLUSH_ROWS` rows or `FLUSH_SECONDS` seconds)."""
         self._add("step", _step_number(step, "log_step: step"), metrics)
-        if len(self._rows) >= FLUSH_ROWS:
+        if self._rows and (len(self._rows) >= FLUSH_ROWS
+                           or time.time() - self._rows[0][5] >= FLUSH_SECONDS):
             self.flush()
 
     def log_epoch(self, epoch: int, **metrics: Any) -> None:
@@ -729,8 +790,9 @@ class Run:
 
     def _add(self, scope: str, step: int, metrics: Mapping[str, Any]) -> None:
         self._activate()
+        now = time.time()
         for name, value in metrics.items():
-            self._rows.append((self.id, scope, step, name, _metric_value(name, value)))
+            self._rows.append((self.id, scope, step, name, _metric_value(name, value), now))
 
     def flush(self) -> None:
         """Write buffered metric rows now."""
@@ -739,8 +801,8 @@ class Run:
         rows = self._rows
 
         def insert(conn: sqlite3.Connection) -> None:
-            conn.executemany("INSERT OR REPLACE INTO metrics (run_id, scope, step, name, value) "
-                             "VALUES (?, ?, ?, ?, ?)", rows)
+            conn.executemany("INSERT OR REPLACE INTO metrics (run_id, scope, step, name, value, "
+                             "wall_time) VALUES (?, ?, ?, ?, ?, ?)", rows)
 
         self.store._write(insert)
         self._rows = []
