@@ -4,6 +4,7 @@ them, the lab's paths against hand-written loops, the pictures, and `steepest ra
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import subprocess
 import sys
@@ -24,7 +25,10 @@ from steepest.lab import (
     Surface,
     animate_race,
     descend,
+    format_option,
     get_surface,
+    optimizer_options,
+    parse_option,
     plot_learning_rates,
     plot_losses,
     plot_race,
@@ -407,10 +411,59 @@ def test_race_command_lists_surfaces_and_optimizers(capsys):
     (["--frames", "0"], "--frames must be between 1 and 1000, got 0"),
     (["--out", "race.jpg"], "must end in .png"),
     (["--gif", "/no/such/folder/race.gif"], "does not exist"),
+    (["--json", "race.txt"], "must end in .json"),
+    (["--option", "adam.betas=0.9"], "adam.betas=0.9: expected a value like the default "
+                                     "0.9,0.999"),
+    (["--option", "adam.nope=1"], "adam has no option 'nope'"),
+    (["--option", "adam"], "expected NAME.KEY=VALUE"),
+    (["--option", "nadam.eps=1"], "'nadam' is not racing"),
+    (["--option", "adam.lr=1"], "give learning rates with --lr adam=VALUE"),
+    (["--option", "adam.betas=0.9,1.5"], "Invalid beta parameter at index 1: 1.5"),
+    (["--option", "sgd.nesterov=yes"], "expected a value like the default false"),
 ])
 def test_race_command_mistakes_are_usage_errors(argv, message):
     with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
         race_cli.run(_race_args(*argv))
+
+
+def test_race_options_reach_the_optimizer_classes_and_the_json_keeps_every_digit(tmp_path):
+    out = tmp_path / "race.json"
+    args = _race_args("--surface", "beale", "--optimizers", "adam,sgd", "--steps", "40",
+                      "--start=1.25,-0.5", "--option", "adam.betas=0.8,0.99",
+                      "--option", "adam.amsgrad=true", "--option", "sgd.momentum=0.5",
+                      "--option", "sgd.momentum_form=lecture", "--json", str(out))
+    assert race_cli.run(args) == 0
+    written = json.loads(out.read_text())
+    adam = descend("beale", "adam", (1.25, -0.5), 40, betas=(0.8, 0.99), amsgrad=True)
+    sgd = descend("beale", "sgd", (1.25, -0.5), 40, momentum=0.5, momentum_form="lecture")
+    for record, path in zip(written["paths"], (adam, sgd), strict=True):
+        assert record["points"] == path.points.tolist()  # bit for bit through JSON
+        assert record["losses"] == path.losses.tolist()
+    assert written["paths"][0]["hyperparameters"]["betas"] == [0.8, 0.99]
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_every_option_reads_back_from_its_text(name):
+    for key, default in optimizer_options(name).items():
+        assert parse_option(name, key, format_option(default)) == default
+    assert parse_option("momentum", "momentum", "0.1") == 0.1  # the name's fixed value
+    assert optimizer_options("momentum")["momentum"] == 0.9
+
+
+def test_descend_records_each_rules_state_and_the_effective_step_size():
+    path = descend("ravine", "momentum", None, 5, lr=0.01)
+    velocity = path.states["momentum_buffer"]
+    assert velocity.shape == (6, 2) and np.isnan(velocity[0]).all()  # created at step 1
+    np.testing.assert_array_equal(velocity[1], path.grads[0])
+    np.testing.assert_allclose(velocity[2], 0.9 * velocity[1] + path.grads[1])
+    np.testing.assert_allclose(path.points[1:] - path.points[:-1], -0.01 * velocity[1:])
+    gd = descend("bowl", "sgd", None, 4, lr=0.1)
+    np.testing.assert_allclose(gd.step_sizes(), 0.1)  # plain gradient descent: the lr
+    assert gd.states == {}
+    adagrad = descend("himmelblau", "adagrad", None, 6, lr=0.5)
+    expected = 0.5 / (np.sqrt(adagrad.states["sum"][1:]) + 1e-10)
+    np.testing.assert_allclose(adagrad.step_sizes(), expected, rtol=1e-12)
+    assert descend("bowl", "random-search", None, 3).states == {}
 
 
 def test_surface_base_class_is_abstract():

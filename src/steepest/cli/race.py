@@ -31,6 +31,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--lr", action="append", default=[], metavar="NAME=VALUE",
                         help="learning rate of one optimizer, over the surface's default "
                              "(repeat for several)")
+    parser.add_argument("--option", action="append", default=[], metavar="NAME.KEY=VALUE",
+                        help="another hyperparameter of one optimizer, e.g. "
+                             "momentum.momentum=0.8 or adam.betas=0.8,0.99 (repeat for several; "
+                             "--list shows each optimizer's)")
     parser.add_argument("--start", metavar="X,Y", help="start point (default: the surface's)")
     parser.add_argument("--tol", default="1e-3",
                         help="distance to a minimum that counts as arrived (default: %(default)s)")
@@ -38,6 +42,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--out", metavar="PNG", help="write the contour map with the paths")
     parser.add_argument("--losses", metavar="PNG", help="write the loss-against-step plot")
     parser.add_argument("--gif", metavar="GIF", help="write an animation of the race")
+    parser.add_argument("--json", metavar="JSON",
+                        help="write every path (points, losses, gradients, hyperparameters) as "
+                             "JSON, numbers in full precision")
     parser.add_argument("--frames", default="30", help="frames of the GIF (default: %(default)s)")
     return parser
 
@@ -74,7 +81,7 @@ def _output(path: str | None, suffix: str, option: str) -> str | None:
 
 
 def _print_list() -> None:
-    from steepest.lab import OPTIMIZERS, SURFACES, get_surface
+    from steepest.lab import OPTIMIZERS, SURFACES, format_option, get_surface, optimizer_options
 
     print("surfaces:")
     for name in SURFACES:
@@ -83,9 +90,11 @@ def _print_list() -> None:
         count = f"{len(minima)} minim{'um' if len(minima) == 1 else 'a'}" if minima else \
             "no minimum"
         print(f"  {name:14s} {surface.expression}  ({surface.dim}-D, {count})")
-    print("optimizers:")
+    print("optimizers (and their --option keys with defaults):")
     for name, spec in OPTIMIZERS.items():
         print(f"  {name:14s} {spec.description}")
+        options = ", ".join(f"{k}={format_option(v)}" for k, v in optimizer_options(name).items())
+        print(f"  {'':14s}   {options}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -122,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
         if name not in names:
             raise UsageError(f"--lr {item!r}: {name!r} is not racing (racing: {', '.join(names)})")
         lrs[name] = _number(value, f"--lr {name}")
+    options = _options(args.option, names)
     start = None
     if args.start is not None:
         parts = args.start.split(",")
@@ -134,8 +144,12 @@ def run(args: argparse.Namespace) -> int:
     out = _output(args.out, ".png", "--out")
     losses_out = _output(args.losses, ".png", "--losses")
     gif = _output(args.gif, ".gif", "--gif")
+    json_out = _output(args.json, ".json", "--json")
 
-    paths = race(surface, names, steps, start=start, lrs=lrs, seed=seed)
+    try:
+        paths = race(surface, names, steps, start=start, lrs=lrs, options=options, seed=seed)
+    except (ValueError, TypeError) as error:  # a hyperparameter the optimizer class refused
+        raise UsageError(str(error)) from None
     where = ", ".join(f"{c:g}" for c in paths[0].points[0])
     print(f"{surface.name}: f = {surface.expression}; start ({where}); {steps} steps")
     print(race_table(paths, tol=tol))
@@ -151,4 +165,49 @@ def run(args: argparse.Namespace) -> int:
         if gif:
             animate_race(paths, gif, frames=frames)
             print(f"wrote {gif}")
+    if json_out:
+        _write_json(paths, json_out, steps, seed)
+        print(f"wrote {json_out}")
     return 0
+
+
+def _options(items: list[str], names: list[str]) -> dict[str, dict[str, Any]]:
+    """--option NAME.KEY=VALUE items -> {name: {key: value}}, each typed as its default."""
+    from steepest.lab import parse_option
+
+    options: dict[str, dict[str, Any]] = {}
+    for item in items:
+        target, sep, text = item.partition("=")
+        name, dot, key = target.strip().partition(".")
+        if not sep or not dot or not key:
+            raise UsageError(f"--option {item!r}: expected NAME.KEY=VALUE, e.g. "
+                             f"--option adam.betas=0.8,0.99")
+        if name not in names:
+            raise UsageError(f"--option {item!r}: {name!r} is not racing "
+                             f"(racing: {', '.join(names)})")
+        if key == "lr":
+            raise UsageError(f"--option {item!r}: give learning rates with --lr {name}=VALUE")
+        try:
+            options.setdefault(name, {})[key] = parse_option(name, key, text)
+        except ValueError as error:
+            raise UsageError(f"--option {error}") from None
+    return options
+
+
+def _write_json(paths: list, file: str, steps: int, seed: int) -> None:
+    """The paths as JSON (floats written by repr, so they read back bit for bit)."""
+    import json
+
+    from steepest.io import atomic_write
+
+    surface = paths[0].surface
+    record = {
+        "surface": surface.name, "start": paths[0].points[0].tolist(),
+        "steps": steps, "seed": seed,
+        "paths": [{"name": p.name,
+                   "hyperparameters": {k: v for k, v in p.hyperparameters.items()
+                                       if k != "generator"},
+                   "points": p.points.tolist(), "losses": p.losses.tolist(),
+                   "grads": p.grads.tolist(), "diverged": p.diverged} for p in paths],
+    }
+    atomic_write(file, json.dumps(record).encode("utf-8"))

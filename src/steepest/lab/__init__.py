@@ -6,7 +6,17 @@ matplotlib is imported only when a picture is drawn; the studies' modules only w
 import importlib
 from typing import Any
 
-from steepest.lab.descent import OPTIMIZERS, NamedOptimizer, Path, descend, race, race_table
+from steepest.lab.descent import (
+    OPTIMIZERS,
+    NamedOptimizer,
+    Path,
+    descend,
+    format_option,
+    optimizer_options,
+    parse_option,
+    race,
+    race_table,
+)
 from steepest.lab.plots import animate_race, plot_learning_rates, plot_losses, plot_race
 from steepest.lab.surfaces import (
     SURFACES,
@@ -66,6 +76,7 @@ __all__ = [
     *_LAZY_NAMES,
     "OPTIMIZERS", "SURFACES", "Ackley", "Beale", "Bowl", "Himmelblau", "Minimum",
     "MonkeySaddle", "NamedOptimizer", "Path", "Rastrigin", "Ravine", "Rosenbrock", "RoughBowl",
-    "Saddle", "Surface", "animate_race", "descend", "get_surface", "plot_learning_rates",
-    "plot_losses", "plot_race", "race", "race_table", "refine_critical_points",
+    "Saddle", "Surface", "animate_race", "descend", "format_option", "get_surface",
+    "optimizer_options", "parse_option", "plot_learning_rates", "plot_losses", "plot_race",
+    "race", "race_table", "refine_critical_points",
 ]

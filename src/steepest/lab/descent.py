@@ -13,7 +13,8 @@ import numpy as np
 from steepest.lab.surfaces import Surface, get_surface
 from steepest.nn.parameter import Parameter
 
-__all__ = ["OPTIMIZERS", "NamedOptimizer", "Path", "descend", "race", "race_table"]
+__all__ = ["OPTIMIZERS", "NamedOptimizer", "Path", "descend", "format_option",
+           "optimizer_options", "parse_option", "race", "race_table"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,11 @@ class Path:
     evaluations: (n+1,) function evaluations the optimizer had used to get to each point (one per
     step for gradient methods, every probe for a search); diverged: the loss (or the point)
     stopped being finite at row n, and the descent stopped there.
+    states: the optimizer's own state after each step, by the field names of its rule's state
+    (`momentum_buffer` for SGD's velocity, `exp_avg` and `exp_avg_sq` for Adam's moments, `sum`
+    for Adagrad's Σg², ...): field -> (n+1, d), row 0 the state before the first step; NaN where
+    the rule holds none yet (SGD creates its velocity at the first step). Scalars (the step
+    count) and state that is not shaped like the point are left out.
     """
 
     surface: Surface
@@ -93,6 +99,7 @@ class Path:
     lrs: np.ndarray
     evaluations: np.ndarray
     diverged: bool = False
+    states: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def steps(self) -> int:
@@ -115,6 +122,19 @@ class Path:
     @property
     def final_loss(self) -> float:
         return float(self.losses[-1])
+
+    def step_sizes(self) -> np.ndarray:
+        """The effective step size of every coordinate at every step: −Δw / g, (n, d).
+
+        How far each coordinate moved per unit of its gradient: the learning rate for plain
+        gradient descent, lr / (√Σg² + ε) for Adagrad, and for momentum and Adam whatever the
+        rule made of it (larger than lr where the velocity has built up). NaN where the gradient
+        coordinate is 0.
+        """
+        moved = np.diff(self.points, axis=0)
+        grads = self.grads[:len(moved)]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(grads != 0, -moved / np.where(grads != 0, grads, 1.0), np.nan)
 
     def distances(self) -> np.ndarray:
         """Distance of every point to the nearest listed minimum: (n+1,); NaN without minima."""
@@ -154,6 +174,83 @@ def _resolve(optimizer: str | type) -> tuple[str, type, NamedOptimizer | None]:
         f"descend(): optimizer must be a name ({', '.join(OPTIMIZERS)}) or an Optimizer class, "
         f"got {optimizer!r}"
     )
+
+
+# Constructor arguments that are not hyperparameters of the rule.
+_NOT_OPTIONS = ("self", "params", "lr", "generator")
+
+
+def optimizer_options(optimizer: str) -> dict[str, Any]:
+    """The hyperparameters a lab optimizer takes besides lr, with the values it uses when none
+    are given: its spec's options (`steepest.optim.spec`) with the ones its name fixes over
+    them ({"momentum": 0.9, "dampening": 0.0, "nesterov": False, ...} for "momentum"); for the
+    random search, which has no spec, its constructor's keywords. The learning rate is left
+    out: its default depends on the surface (`Surface.default_lr`).
+    """
+    _, cls, named = _resolve(optimizer)
+    spec = getattr(cls, "spec", None)
+    if spec is not None:
+        options = {option.name: option.default for option in spec.options}
+    else:
+        options = {key: parameter.default
+                   for key, parameter in inspect.signature(cls).parameters.items()
+                   if parameter.default is not inspect.Parameter.empty}
+    options.update(named.options if named is not None else {})
+    return {key: value for key, value in options.items() if key not in _NOT_OPTIONS}
+
+
+def format_option(value: Any) -> str:
+    """A hyperparameter as `steepest race --option` takes it back exactly (`parse_option`):
+    floats by repr (which round-trips), booleans as true/false, tuples joined by commas, None
+    as none."""
+    if value is None:
+        return "none"
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (tuple, list)):
+        return ",".join(format_option(v) for v in value)
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def parse_option(optimizer: str, key: str, text: str) -> Any:
+    """Read one hyperparameter from text, typed as its default (`optimizer_options`): a
+    number, true/false, comma-separated numbers (betas), a word (momentum_form), or, for an
+    option whose default is None, none or a number or word. ValueError naming the option and
+    what it takes; the optimizer checks the value itself."""
+    options = optimizer_options(optimizer)
+    where = f"{optimizer}.{key}={text}"
+    if key not in options:
+        raise ValueError(f"{where}: {optimizer} has no option {key!r}; it takes: "
+                         f"{', '.join(['lr', *options])}")
+    default = options[key]
+    word = text.strip()
+    try:
+        if default is None:
+            if word.lower() == "none":
+                return None
+            try:
+                return float(word)
+            except ValueError:
+                return word
+        if isinstance(default, (bool, np.bool_)):
+            if word.lower() not in ("true", "false"):
+                raise ValueError
+            return word.lower() == "true"
+        if isinstance(default, tuple):
+            parts = tuple(float(part) for part in word.split(","))
+            if len(parts) != len(default):
+                raise ValueError
+            return parts
+        if isinstance(default, int):
+            return int(word)
+        if isinstance(default, float):
+            return float(word)
+        return text
+    except ValueError:
+        shown = format_option(default)
+        raise ValueError(f"{where}: expected a value like the default {shown}") from None
 
 
 def descend(
@@ -217,6 +314,7 @@ def descend(
         return loss
 
     points = [point.data.copy()]
+    states: list[dict[str, np.ndarray]] = [_state_arrays(opt, point)]
     losses: list[float] = []
     grads: list[np.ndarray] = []
     grad_norms: list[float] = []
@@ -246,6 +344,7 @@ def descend(
             if scheduler is not None:
                 scheduler.step()
             points.append(point.data.copy())
+            states.append(_state_arrays(opt, point))
             counts.append(evaluations)
     return Path(
         surface=surface,
@@ -258,7 +357,27 @@ def descend(
         lrs=np.array(lrs),
         evaluations=np.array(counts),
         diverged=diverged,
+        states=_stack_states(states, start_array),
     )
+
+
+def _state_arrays(opt: Any, point: Parameter) -> dict[str, np.ndarray]:
+    """The fields of the optimizer's state for the point that are shaped like it, copied
+    (empty before the first step, and for a rule without per-parameter state such as the
+    random search)."""
+    state = opt.state.get(point)
+    if state is None or not hasattr(state, "_asdict"):
+        return {}
+    return {name: np.array(value, copy=True) for name, value in state._asdict().items()
+            if isinstance(value, np.ndarray) and value.shape == point.data.shape}
+
+
+def _stack_states(states: list[dict[str, np.ndarray]], like: np.ndarray
+                  ) -> dict[str, np.ndarray]:
+    """Per-step state dicts -> field: (n+1, d), NaN where a step had no such field yet."""
+    names = dict.fromkeys(name for state in states for name in state)
+    missing = np.full_like(like, np.nan)
+    return {name: np.array([state.get(name, missing) for state in states]) for name in names}
 
 
 def race(
