@@ -441,3 +441,41 @@ def test_load_dataset_errors(tmp_path, monkeypatch):
         load_dataset("cifar10")
     with pytest.raises(FileNotFoundError, match="nope.csv"):
         load_dataset("nope.csv")
+
+
+@pytest.mark.parametrize("name, classes", [("circles", 2), ("xor", 2), ("spirals", 2),
+                                           ("blobs", 3)])
+def test_toy_data_sets_are_seeded_balanced_and_in_the_plane(name, classes):
+    from steepest.data import TOY_CLASSES, make_toy
+
+    x, y = make_toy(name, 300, noise=0.05, seed=1)
+    assert TOY_CLASSES[name] == classes
+    assert x.shape == (300, 2) and x.dtype == np.float32 and y.dtype == np.int64
+    assert np.bincount(y).tolist() == [300 // classes] * classes
+    assert np.abs(x).max() < 2.5
+    again, labels = make_toy(name, 300, noise=0.05, seed=1)
+    assert np.array_equal(again, x) and np.array_equal(labels, y)
+    assert not np.array_equal(make_toy(name, 300, noise=0.05, seed=2)[0], x)
+
+
+def test_toy_data_geometry():
+    from steepest.data import make_toy
+
+    x, y = make_toy("circles", 400)
+    radius = np.hypot(x[:, 0], x[:, 1])
+    assert radius[y == 0].max() <= 0.5 + 1e-6 and radius[y == 1].min() >= 0.7 - 1e-6
+    x, y = make_toy("xor", 400)
+    assert np.array_equal(y, (x[:, 0] * x[:, 1] > 0).astype(np.int64))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"name": "moons"}, "unknown toy data set 'moons'"),
+    ({"name": "xor", "n": 0}, "n must be an integer from 1 to 100000"),
+    ({"name": "xor", "noise": -1}, "noise must be a number from 0 to 1"),
+    ({"name": "xor", "seed": -3}, "seed must be a non-negative integer"),
+])
+def test_toy_data_bad_arguments(kwargs, message):
+    from steepest.data import make_toy
+
+    with pytest.raises(ValueError, match=message):
+        make_toy(**kwargs)
