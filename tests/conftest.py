@@ -95,3 +95,14 @@ def ray_cluster():
     ray = connect(num_cpus=2)
     yield ray
     disconnect()
+
+
+# ---------------------------------------------------------------------------- loud skips
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Browser tests that could not run (no Chromium) say so at the end, in red."""
+    reasons = sorted({str(report.longrepr[2]) for report in terminalreporter.stats.get(
+        "skipped", []) if "BROWSER TESTS DID NOT RUN" in str(report.longrepr)})
+    if reasons:
+        terminalreporter.section("BROWSER TESTS DID NOT RUN", sep="!", red=True, bold=True)
+        for reason in reasons:
+            terminalreporter.line(reason, red=True, bold=True)

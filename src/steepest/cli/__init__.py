@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     # Imported here: the subcommand modules need UsageError from this module.
-    from steepest.cli import async_study, compare, diagnose, race, runs, train
+    from steepest.cli import async_study, compare, diagnose, race, runs, serve, train
 
     train.add_parser(commands)
     race.add_parser(commands)
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose.add_parser(commands)
     compare.add_parser(commands)
     async_study.add_parser(commands)
+    serve.add_parser(commands)
     return parser
 
 
@@ -137,6 +138,10 @@ def _run(args: argparse.Namespace) -> int:
             from steepest.cli import async_study
 
             return async_study.run(args)
+        if args.command == "serve":
+            from steepest.cli import serve
+
+            return serve.run(args)
     except (UsageError, RunStoreError) as error:  # a store error names the file and the fix
         print(f"steepest: {error}", file=sys.stderr)
         return 2

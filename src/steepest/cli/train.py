@@ -191,6 +191,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="with --resume and more steps than the schedule was made for: "
                              "keep-final (stay at the final rate) or restart (the schedule "
                              "again over the new steps)")
+    parser.add_argument("--live", action="store_true",
+                        help="watch the run in the browser: starts `steepest serve` on this "
+                             "store (or finds the one running) and prints the run's page")
     return parser
 
 
@@ -311,6 +314,51 @@ def _checkpoint_config(path: str) -> dict[str, Any]:
                             unknown_ok=True)
 
 
+def _check_live() -> None:
+    """--live needs the serve extra: say so before any run is recorded."""
+    import importlib.util
+
+    if not all(importlib.util.find_spec(name) for name in ("fastapi", "uvicorn")):
+        raise UsageError("--live needs FastAPI and uvicorn: pip install 'steepest[serve]'")
+
+
+def _live_line(db: Path, run_id: int) -> str:
+    """Start or find `steepest serve` on the store; the line that says where to look. A server
+    that cannot start is reported, and the training goes on."""
+    from steepest.serve.server import ServeError, ensure_server
+
+    try:
+        url, pid = ensure_server(db)
+    except ServeError as error:
+        return f"live: no page ({error})"
+    how = "already running" if pid is None else f"started, pid {pid}; stop it with kill {pid}"
+    return f"live: {url}/runs/{run_id} (steepest serve {how})"
+
+
+def command_for(config: dict[str, Any]) -> str | None:
+    """The `steepest train` command that trains a run of this stored config again: every
+    setting that differs from the default, spelled as on the command line (floats by repr, so
+    they read back exactly). None if the config is not one `steepest train` wrote."""
+    if not isinstance(config, dict) or not set(config) <= set(OPTIONS):
+        return None
+    words = ["steepest", "train"]
+    for key in OPTIONS:
+        value = config.get(key, DEFAULTS[key])
+        # Not the name, the store or the checkpoint folder: the new run must not write over
+        # the old one's files.
+        if key in ("db", "progress", "name", "checkpoint_dir") or value is None \
+                or value == DEFAULTS[key]:
+            continue
+        if key == "steps" and config.get("epochs") is not None:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if key in FLAGS:
+            words.append(flag)
+        else:
+            words += [flag, repr(value) if isinstance(value, float) else str(value)]
+    return shlex.join(words)
+
+
 def run(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as cleanup:  # closes the store however the run ends
         return _train(args, cleanup)
@@ -322,6 +370,8 @@ def _train(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     if args.extend_schedule and not args.resume:
         raise UsageError("--extend-schedule applies to a resumed run: give --resume too")
     options = resolve_options(args)
+    if args.live:
+        _check_live()
     import steepest as st
     from steepest import models
     from steepest.data import build_augmentation, load_dataset
@@ -437,6 +487,8 @@ def _train(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     print(f"model: {options['model']}, {model.num_parameters()} parameters; "
           f"{options['optimizer']} lr {options['lr']:g}, batch {options['batch_size']}, "
           f"{steps_text}; run #{run_record.id} in {store.path}")
+    if args.live:
+        print(_live_line(store.path, run_record.id), flush=True)
     started = time.perf_counter()
     if distributed == "async":
         return _train_async(options, config, data, model, run_record, checkpoint_dir,
