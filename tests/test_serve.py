@@ -472,7 +472,7 @@ def test_live_network_trains_through_the_trainer_and_reports_what_the_page_draws
     described = client.post("/api/network", json={
         "dataset": "xor", "steps": 150, "depth": 2, "width": 6, "activation": "relu",
         "init": "he", "optimizer": "momentum", "options": {"lr": 0.05},
-        "regulariser": "l2", "strength": 0.001, "seed": 3}).json()
+        "regulariser": "l2", "settings": {"weight_decay": 0.002}, "seed": 3}).json()
     assert described["classes"] == 2 and len(described["x"]) == 300
     assert described["layers"] == ["layer 1 (2→6)", "layer 2 (6→6)", "layer 3 (6→2)"]
     session = client.app.app.state.sessions.get(described["id"])
@@ -487,7 +487,7 @@ def test_live_network_trains_through_the_trainer_and_reports_what_the_page_draws
     assert all(len(row) == 3 and all(v > 0 for v in row) for row in state["grad_norms"])
     assert len(state["boundary"]) == network.GRID ** 2 and state["boundary"] != before
     assert state["epochs"][-1]["test_accuracy"] is not None
-    assert session.optimizer.param_groups[0]["weight_decay"] == 0.001
+    assert session.optimizer.param_groups[0]["weight_decay"] == 0.002
     assert client.post(f"/api/network/{described['id']}/jump").status_code == 404
     assert client.get("/api/network/n999/events").status_code == 404
 
@@ -500,7 +500,10 @@ def test_live_network_trains_through_the_trainer_and_reports_what_the_page_draws
     ({"options": {"lr": -0.1}}, "lr must be positive"),
     ({"options": {"betas": [0.9, 2.0]}}, "Invalid beta parameter"),
     ({"init": "zeros"}, "unknown init"),
-    ({"regulariser": "dropout", "strength": 1.5}, "strength"),
+    ({"regulariser": "dropout", "settings": {"dropout": 1.5}}, "dropout must be a probability"),
+    ({"regulariser": "dropout", "settings": {"weight_decay": 0.1}}, "settings of dropout"),
+    ({"regulariser": "l2", "optimizer": "adadelta", "settings": {"weight_decay": -1}},
+     "settings must be from 0 to 100"),
     ({"batch_size": 0}, "batch_size must be an integer"),
 ])
 def test_bad_network_requests_get_400(client, body, message):
@@ -511,7 +514,8 @@ def test_bad_network_requests_get_400(client, body, message):
 
 def test_network_regularisers_and_every_toy_dataset_build():
     from steepest.data import TOY_CLASSES
-    from steepest.serve.network import REGULARISERS, NetworkSession, parse_config
+    from steepest.lab.compare import REGULARISERS
+    from steepest.serve.network import NetworkSession, parse_config
 
     for name in TOY_CLASSES:
         for regulariser in REGULARISERS:

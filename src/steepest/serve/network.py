@@ -11,6 +11,7 @@ plays, pauses and reads snapshots; nothing in the page computes a gradient.
 from __future__ import annotations
 
 import math
+import string
 import threading
 import time
 from collections import OrderedDict
@@ -21,16 +22,10 @@ import numpy as np
 from steepest.serve.playground import BadRequest, _integer, _number, _option, jsonable
 from steepest.train.callbacks import Callback
 
-#: Regularisers of the live network and the strength each one takes (None: no strength).
-REGULARISERS: dict[str, tuple[str | None, float | None]] = {
-    "none": (None, None),
-    "l2": ("weight decay λ", 1e-3),
-    "dropout": ("drop probability p", 0.2),
-    "dropconnect": ("drop probability p", 0.2),
-    "batchnorm": (None, None),
-    "noise": ("input noise std", 0.1),
-    "mixup": ("mixup α", 0.4),
-}
+#: The regularisers' settings in the plane: `lab.compare.RegularisationSettings` (where each
+#: regulariser is defined, once), but no crop (a 2-D point has nothing to crop) and weaker
+#: weight decay and dropout than a wide MNIST-1D net takes.
+PLANE_SETTINGS = {"weight_decay": 1e-3, "dropout": 0.1, "drop_connect": 0.1, "crop_padding": 0}
 MAX_STEPS = 20_000
 MAX_SESSIONS = 4
 GRID = 48           # decision boundary resolution (GRID × GRID)
@@ -40,7 +35,7 @@ SNAPSHOT_SECONDS = 0.2
 DEFAULTS: dict[str, Any] = {
     "dataset": "circles", "noise": 0.05, "points": 300, "depth": 2, "width": 8,
     "activation": "tanh", "init": "auto", "optimizer": "adam", "options": {},
-    "regulariser": "none", "strength": None, "batch_size": 10, "steps": 3000, "seed": 0,
+    "regulariser": "none", "settings": {}, "batch_size": 10, "steps": 3000, "seed": 0,
 }
 
 
@@ -49,17 +44,29 @@ def choices() -> dict[str, Any]:
     from steepest import models
     from steepest.data import TOY_CLASSES
     from steepest.lab import OPTIMIZERS
+    from steepest.lab.compare import REGULARISERS
     from steepest.lab.gradients import INITS
 
+    settings = _settings({})
     return {
         "datasets": TOY_CLASSES, "activations": list(models.ACTIVATIONS), "inits": list(INITS),
-        "optimizers": [n for n, spec in OPTIMIZERS.items() if not spec.needs_closure],
-        "regularisers": {k: {"strength": label, "default": default}
-                         for k, (label, default) in REGULARISERS.items()},
+        "optimizers": [name for name in OPTIMIZERS if _trainable(name)],
+        "regularisers": {name: {"description": regulariser.describe(settings),
+                                "settings": {k: getattr(settings, k)
+                                             for k in _fields(regulariser)}}
+                         for name, regulariser in REGULARISERS.items()},
         "defaults": DEFAULTS, "max_steps": MAX_STEPS,
-        "default_lr": {name: default_lr(name) for name, spec in OPTIMIZERS.items()
-                       if not spec.needs_closure},
+        "default_lr": {name: default_lr(name) for name in OPTIMIZERS if _trainable(name)},
     }
+
+
+def _trainable(optimizer: str) -> bool:
+    """Whether the training loop can drive the lab optimizer: any with a spec (the loop hands a
+    closure to those whose spec needs one, LBFGS); not the random search, which has none."""
+    from steepest.lab import OPTIMIZERS
+
+    named = OPTIMIZERS[optimizer]
+    return not named.needs_closure or getattr(named.resolve(), "spec", None) is not None
 
 
 def default_lr(optimizer: str) -> float:
@@ -70,11 +77,25 @@ def default_lr(optimizer: str) -> float:
     return study_lr(optimizer)
 
 
+def _fields(regulariser: Any) -> list[str]:
+    """The settings a regulariser uses: the fields its description names (but the crop)."""
+    names = [field for _, field, _, _ in string.Formatter().parse(regulariser.description)
+             if field]
+    return [name for name in names if name != "crop_padding"]
+
+
+def _settings(given: dict[str, float]) -> Any:
+    from steepest.lab.compare.regularisation import RegularisationSettings
+
+    return RegularisationSettings(**{**PLANE_SETTINGS, **given})
+
+
 def parse_config(body: Any) -> dict[str, Any]:
     """Check a network request (see docs/serve.md); returns the full config."""
     from steepest import models
     from steepest.data import TOY_CLASSES
     from steepest.lab import OPTIMIZERS, optimizer_options
+    from steepest.lab.compare import REGULARISERS
     from steepest.lab.gradients import check_init
 
     if not isinstance(body, dict):
@@ -103,7 +124,7 @@ def parse_config(body: Any) -> dict[str, Any]:
     except ValueError as error:
         raise BadRequest(f"init: {error}") from None
     optimizer = config["optimizer"]
-    if optimizer not in OPTIMIZERS or OPTIMIZERS[optimizer].needs_closure:
+    if optimizer not in OPTIMIZERS or not _trainable(optimizer):
         raise BadRequest(f"optimizer must be one of {', '.join(choices()['optimizers'])}, got "
                          f"{optimizer!r}")
     if not isinstance(config["options"], dict):
@@ -126,21 +147,18 @@ def parse_config(body: Any) -> dict[str, Any]:
     if regulariser not in REGULARISERS:
         raise BadRequest(f"regulariser must be one of {', '.join(REGULARISERS)}, got "
                          f"{regulariser!r}")
-    label, default = REGULARISERS[regulariser]
-    if label is None:
-        config["strength"] = None
-    else:
-        strength = default if config["strength"] is None else _number(config["strength"],
-                                                                      "strength")
-        high = 1.0 if regulariser in ("l2", "noise") else 0.95
-        if regulariser == "mixup":
-            high = 10.0
-        if not 0 < strength <= high:
-            raise BadRequest(f"strength ({label}) must be above 0 and at most {high:g}, got "
-                             f"{strength}")
-        config["strength"] = strength
-    if regulariser == "l2" and "weight_decay" not in defaults:
-        raise BadRequest(f"{optimizer} has no weight_decay for the l2 regulariser")
+    given = config["settings"]
+    fields = _fields(REGULARISERS[regulariser])
+    if not isinstance(given, dict) or set(given) - set(fields):
+        raise BadRequest(f"settings of {regulariser} must be an object with some of "
+                         f"{sorted(fields)}, got {given!r}")
+    config["settings"] = {key: _number(value, f"settings: {key}") for key, value in
+                          given.items()}
+    if any(not 0 <= value <= 100 for value in config["settings"].values()):
+        raise BadRequest(f"settings must be from 0 to 100, got {config['settings']}")
+    if REGULARISERS[regulariser].weight_decay(_settings({})) is not None \
+            and "weight_decay" not in defaults:
+        raise BadRequest(f"{optimizer} has no weight_decay for the {regulariser} regulariser")
     return config
 
 
@@ -186,7 +204,14 @@ class NetworkSession:
         self.x, self.y = x[:n], y[:n]
         self.x_test, self.y_test = x[n:], y[n:]
         self.classes = classes
-        self.model, self.layers = self._build_model()
+        from steepest.lab.compare import REGULARISERS
+
+        self.regulariser = REGULARISERS[config["regulariser"]]
+        self.settings = _settings(config["settings"])
+        try:
+            self.model, self.layers = self._build_model()
+        except (ValueError, TypeError) as error:  # a dropout of 2, say
+            raise BadRequest(str(error)) from None
         self.optimizer = self._build_optimizer()
         self.losses: list[float] = []
         self.grad_norms: list[list[float]] = []     # one row per step, one column per layer
@@ -214,19 +239,15 @@ class NetworkSession:
 
         config = self.config
         generator = np.random.default_rng(config["seed"])
-        regulariser = config["regulariser"]
         model = models.mlp(2, self.classes, depth=config["depth"], width=config["width"],
-                           activation=config["activation"],
-                           dropout=config["strength"] if regulariser == "dropout" else 0.0,
-                           batch_norm=regulariser == "batchnorm", generator=generator)
+                           activation=config["activation"], generator=generator,
+                           **(self.regulariser.model_options(self.settings) or {}))
         linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
         for layer in linears:
             init_linear_(layer, config["init"], config["activation"], generator)
-        if regulariser == "dropconnect":
-            # One definition of the DropConnect MLP: the regularisation study's.
-            from steepest.lab.compare import _drop_connect
-
-            model = _drop_connect(config["strength"])(model, generator)
+        wrap = self.regulariser.wrap_model(self.settings)
+        if wrap is not None:
+            model = wrap(model, generator)
         names = [f"layer {i + 1} ({layer.in_features}→{layer.out_features})"
                  for i, layer in enumerate(linears)]
         self._linears = linears
@@ -238,8 +259,9 @@ class NetworkSession:
         config = self.config
         spec = OPTIMIZERS[config["optimizer"]]
         options = {**spec.options, **config["options"]}
-        if config["regulariser"] == "l2":
-            options["weight_decay"] = config["strength"]
+        weight_decay = self.regulariser.weight_decay(self.settings)
+        if weight_decay is not None:
+            options["weight_decay"] = weight_decay
         params = [(name, p) for name, p in self.model.named_parameters()]
         try:
             return spec.resolve()(params, **options)
@@ -280,15 +302,12 @@ class NetworkSession:
             trainer.stop_training = True
 
     def _train(self) -> None:
-        from steepest.data.augment import GaussianNoise, Mixup
+        from steepest.lab.compare.harness import StudyData
         from steepest.train import TrainingDiverged, fit
 
         config = self.config
-        augment = None
-        if config["regulariser"] == "noise":
-            augment = GaussianNoise(config["strength"])
-        elif config["regulariser"] == "mixup":
-            augment = Mixup(config["strength"], num_classes=self.classes)
+        data = StudyData(self.x, self.y, None, None, self.x_test, self.y_test, self.classes)
+        augment = self.regulariser.augment(self.settings, data)
         try:
             fit(self.model, (self.x, self.y), optimizer=self.optimizer,
                 steps=config["steps"], batch_size=config["batch_size"],

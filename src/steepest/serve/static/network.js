@@ -6,9 +6,10 @@
 (function (S) {
   const CLASS_COLORS = [[242, 142, 43], [78, 121, 167], [89, 161, 79]];
   const FIELDS = ["dataset", "noise", "points", "depth", "width", "activation", "init",
-                  "regulariser", "strength", "optimizer", "batch_size", "steps", "seed"];
+                  "regulariser", "optimizer", "batch_size", "steps", "seed"];
   const state = {
-    choices: null, optimizers: {}, config: {}, options: {}, session: null, events: null,
+    choices: null, optimizers: {}, config: {}, options: {}, settings: {}, session: null,
+    events: null,
     losses: [], gradNorms: [], epochs: [], boundary: null, status: "paused", step: 0,
     lossPlot: null, gradPlot: null,
   };
@@ -21,9 +22,10 @@
       const text = q.get(field);
       const fallback = d[field];
       if (text === null) { state.config[field] = fallback; continue; }
-      state.config[field] = typeof fallback === "number" || field === "strength" ? Number(text) : text;
+      state.config[field] = typeof fallback === "number" ? Number(text) : text;
     }
     for (const [key, text] of q.entries()) {
+      if (key.startsWith("set.") && Number.isFinite(Number(text))) state.settings[key.slice(4)] = Number(text);
       if (key.startsWith("opt.")) {
         const number = Number(text);
         state.options[key.slice(4)] = text === "true" ? true : text === "false" ? false
@@ -41,6 +43,7 @@
     for (const [key, value] of Object.entries(state.options)) {
       q.set(`opt.${key}`, Array.isArray(value) ? value.join(",") : String(value));
     }
+    for (const [key, value] of Object.entries(state.settings)) q.set(`set.${key}`, String(value));
     S.setQuery(q);
   }
 
@@ -61,8 +64,7 @@
     fillSelect("net-optimizer", c.optimizers);
     const ids = { dataset: "net-dataset", noise: "net-noise", points: "net-points",
                   depth: "net-depth", width: "net-width", activation: "net-activation",
-                  init: "net-init", regulariser: "net-regulariser", strength: "net-strength",
-                  optimizer: "net-optimizer", batch_size: "net-batch", steps: "net-steps",
+                  init: "net-init", regulariser: "net-regulariser", optimizer: "net-optimizer", batch_size: "net-batch", steps: "net-steps",
                   seed: "net-seed" };
     for (const [field, id] of Object.entries(ids)) {
       const input = S.$(id);
@@ -74,27 +76,38 @@
         const number = input.type === "number";
         state.config[field] = number ? (input.value === "" ? null : Number(input.value)) : input.value;
         if (field === "optimizer") state.options = {};
-        if (field === "regulariser") state.config.strength = null;
-        syncStrength();
+        if (field === "regulariser") state.settings = {};
+        buildSettings();
         buildOptions();
         restart();
       });
     }
-    syncStrength();
+    buildSettings();
     buildOptions();
     S.$("net-play").addEventListener("click", togglePlay);
     S.$("net-reset").addEventListener("click", restart);
   }
 
-  function syncStrength() {
+  // The chosen regulariser's settings (lab.compare.REGULARISERS says which it uses).
+  function buildSettings() {
     const r = state.choices.regularisers[state.config.regulariser];
-    const label = S.$("net-strength-label");
-    label.hidden = !r || r.strength === null;
-    if (r && r.strength !== null) {
-      S.$("net-strength-name").textContent = r.strength;
-      const input = S.$("net-strength");
-      if (state.config.strength === null || state.config.strength === undefined) input.value = String(r.default);
-      else input.value = String(state.config.strength);
+    const box = S.$("net-settings");
+    S.clear(box);
+    S.$("net-regulariser-note").textContent = r ? r.description : "";
+    if (!r) return;
+    for (const [key, fallback] of Object.entries(r.settings)) {
+      const value = state.settings[key] !== undefined ? state.settings[key] : fallback;
+      const input = S.el("input", { type: "number", step: "any", min: "0", id: `net-set-${key}`,
+                                    value: String(value) });
+      input.addEventListener("change", () => {
+        const number = Number(input.value);
+        const ok = input.value !== "" && Number.isFinite(number) && number >= 0;
+        input.classList.toggle("bad", !ok);
+        if (!ok) return;
+        state.settings[key] = number;
+        restart();
+      });
+      box.append(S.el("label", { for: `net-set-${key}`, text: key }), input);
     }
   }
 
@@ -144,6 +157,7 @@
       if (value !== null && value !== undefined && !(typeof value === "number" && Number.isNaN(value))) body[field] = value;
     }
     body.options = state.options;
+    body.settings = state.settings;
     try {
       state.session = await S.api("/api/network", { json: body });
       error.hidden = true;
