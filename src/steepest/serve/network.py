@@ -28,7 +28,7 @@ from steepest.train.callbacks import Callback
 PLANE_SETTINGS = {"weight_decay": 1e-3, "dropout": 0.1, "drop_connect": 0.1, "crop_padding": 0}
 MAX_STEPS = 20_000
 MAX_SESSIONS = 4
-GRID = 48           # decision boundary resolution (GRID × GRID)
+GRID = 64           # decision boundary resolution (GRID × GRID)
 WINDOW = 1.6        # the plane shown: [-WINDOW, WINDOW]²
 SNAPSHOT_SECONDS = 0.2
 

@@ -157,6 +157,30 @@ window.steepest = window.steepest || {};
     return Math.abs(exponent - Math.round(exponent)) < 1e-9 ? S.fmt(v) : "";
   });
 
+  // A grid of values as a picture filling the canvas context g: colorAt(i, j) -> [r, g, b] for
+  // column i and row j, row 0 at the bottom (the lowest y), one pixel per grid point scaled up
+  // smoothly.
+  S.drawGrid = function (g, columns, rows, colorAt) {
+    const small = document.createElement("canvas");
+    small.width = columns;
+    small.height = rows;
+    const sg = small.getContext("2d");
+    const image = sg.createImageData(columns, rows);
+    for (let j = 0; j < rows; j++) {
+      for (let i = 0; i < columns; i++) {
+        const rgb = colorAt(i, j);
+        const k = ((rows - 1 - j) * columns + i) * 4;
+        image.data[k] = rgb[0];
+        image.data[k + 1] = rgb[1];
+        image.data[k + 2] = rgb[2];
+        image.data[k + 3] = 255;
+      }
+    }
+    sg.putImageData(image, 0, 0);
+    g.imageSmoothingEnabled = true;
+    g.drawImage(small, 0, 0, g.canvas.width, g.canvas.height);
+  };
+
   // Show one tab's view and mark its link.
   S.showView = function (name) {
     for (const section of document.querySelectorAll(".view")) {

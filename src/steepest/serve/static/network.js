@@ -230,35 +230,21 @@
     const n = session.grid;
     const w = session.window;
     if (state.boundary) {
-      const small = document.createElement("canvas");
-      small.width = n;
-      small.height = n;
-      const sg = small.getContext("2d");
-      const image = sg.createImageData(n, n);
-      for (let j = 0; j < n; j++) {
-        for (let i = 0; i < n; i++) {
-          const value = state.boundary[j * n + i];
-          let rgb;
-          let strength;
-          if (session.classes === 2) {
-            rgb = value >= 0.5 ? CLASS_COLORS[1] : CLASS_COLORS[0];
-            strength = Math.abs(value - 0.5) * 2;
-          } else {
-            const k = Math.min(session.classes - 1, Math.floor(value));
-            rgb = CLASS_COLORS[k];
-            strength = Math.max(0, ((value - k) / 0.999 - 1 / session.classes) / (1 - 1 / session.classes));
-          }
-          const a = 0.62 * strength;   // white on the boundary itself
-          const k = ((n - 1 - j) * n + i) * 4;   // grid row 0 is the lowest y
-          image.data[k] = Math.round(255 + a * (rgb[0] - 255));
-          image.data[k + 1] = Math.round(255 + a * (rgb[1] - 255));
-          image.data[k + 2] = Math.round(255 + a * (rgb[2] - 255));
-          image.data[k + 3] = 255;
+      S.drawGrid(g, n, n, (i, j) => {
+        const value = state.boundary[j * n + i];
+        let rgb;
+        let strength;
+        if (session.classes === 2) {
+          rgb = value >= 0.5 ? CLASS_COLORS[1] : CLASS_COLORS[0];
+          strength = Math.abs(value - 0.5) * 2;
+        } else {   // class + confidence: strength 0 at an even split, 1 when certain
+          const k = Math.min(session.classes - 1, Math.floor(value));
+          rgb = CLASS_COLORS[k];
+          strength = Math.max(0, ((value - k) / 0.999 - 1 / session.classes) / (1 - 1 / session.classes));
         }
-      }
-      sg.putImageData(image, 0, 0);
-      g.imageSmoothingEnabled = true;
-      g.drawImage(small, 0, 0, c.width, c.height);
+        const a = 0.62 * strength;   // white on the boundary itself
+        return rgb.map((c) => Math.round(255 + a * (c - 255)));
+      });
     }
     const toPixel = (p) => [((p[0] + w) / (2 * w)) * c.width, c.height - ((p[1] + w) / (2 * w)) * c.height];
     const dot = (p, cls, filled) => {

@@ -356,21 +356,7 @@
     const scale = Math.log(high - low + eps) - Math.log(eps);
     const t = z.map((row) => row.map((v) => (v === null ? 1 : (Math.log(v - low + eps) - Math.log(eps)) / scale)));
     // heat map: one pixel per grid point, scaled up smoothly
-    const small = document.createElement("canvas");
-    small.width = n;
-    small.height = m;
-    const sg = small.getContext("2d");
-    const image = sg.createImageData(n, m);
-    for (let j = 0; j < m; j++) {
-      for (let i = 0; i < n; i++) {
-        const [r, gg, b] = paleBlue(t[j][i]);
-        const k = ((m - 1 - j) * n + i) * 4;   // row 0 of the grid is the lowest y
-        image.data[k] = r; image.data[k + 1] = gg; image.data[k + 2] = b; image.data[k + 3] = 255;
-      }
-    }
-    sg.putImageData(image, 0, 0);
-    g.imageSmoothingEnabled = true;
-    g.drawImage(small, 0, 0, off.width, off.height);
+    S.drawGrid(g, n, m, (i, j) => paleBlue(t[j][i]));
     // contour lines by marching squares, evenly spaced in log(f - min)
     g.strokeStyle = "rgba(40, 62, 92, 0.38)";
     g.lineWidth = 1;
