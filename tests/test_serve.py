@@ -530,11 +530,6 @@ def test_network_regularisers_and_every_toy_dataset_build():
 
 
 # ---------------------------------------------------------------------------- the command
-def _serve(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "steepest", "serve", *args],
-                          capture_output=True, text=True, timeout=timeout)
-
-
 def test_server_sockets_turn_nagle_off():
     # Without TCP_NODELAY every answer on a kept-alive connection waits 40 ms for an ACK.
     from steepest.serve.server import bind
@@ -547,23 +542,24 @@ def test_server_sockets_turn_nagle_off():
         sock.close()
 
 
-def test_serve_bad_input_gets_one_line(tmp_path):
-    foreign = tmp_path / "other.db"
+def test_serve_bad_input_gets_one_line(tmp_path, capsys):
     import sqlite3
 
+    foreign = tmp_path / "other.db"
     with sqlite3.connect(foreign) as conn:
         conn.execute("CREATE TABLE notes (text TEXT)")
     before = foreign.read_bytes()
-    result = _serve("--db", str(foreign), "--port", "0")
-    assert result.returncode == 2 and result.stderr.count("\n") == 1
-    assert "is not a steepest run store" in result.stderr
+    # each of these stops before the server starts, so it runs in this process
+    assert main(["serve", "--db", str(foreign), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is not a steepest run store" in err
     assert foreign.read_bytes() == before
-    result = _serve("--port", "http")
-    assert result.returncode == 2 and result.stderr == (
-        "steepest: --port must be an integer, got 'http'\n")
+    assert main(["serve", "--port", "http"]) == 2
+    assert capsys.readouterr().err == "steepest: --port must be an integer, got 'http'\n"
     with LiveServer(tmp_path / "runs.db") as server:
-        result = _serve("--db", str(tmp_path / "runs.db"), "--port", str(server.port))
-    assert result.returncode == 2 and result.stderr == (
+        assert main(["serve", "--db", str(tmp_path / "runs.db"), "--port",
+                     str(server.port)]) == 2
+    assert capsys.readouterr().err == (
         f"steepest: port {server.port} on 127.0.0.1 is in use (another steepest serve? give "
         f"--port, e.g. --port {server.port + 1})\n")
 
