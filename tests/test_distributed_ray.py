@@ -105,14 +105,24 @@ def _async(strategy, workers, epochs, steps_per_epoch=10, **options):
     return before, result, model
 
 
-def test_async_gem_trains_and_records_staleness_and_pi(ray_cluster):
-    before, result, model = _async("gem", 3, 2)
-    assert result.summary["commits"] == 3 * 2 * 10
-    assert result.history["loss"][-1] < 0.7 * before
+def test_async_gem_trains_records_staleness_and_pi_and_resumes(ray_cluster, tmp_path):
+    from steepest.io import load_checkpoint
+
+    checkpoint = tmp_path / "server.safetensors"
+    before, result, model = _async("gem", 3, 1, checkpoint=checkpoint)
+    assert result.summary["commits"] == 3 * 10
+    assert result.history["loss"][-1] < 0.8 * before
     assert 0 < result.summary["mean_pi"] <= 5
     assert 0 <= result.summary["clamped_fraction"] < 1
-    assert result.summary["max_staleness"] >= 1  # three workers overlap
-    assert len(result.history["mean_staleness"]) == 2
+    assert load_checkpoint(checkpoint).step == 30
+    epochs = []
+    _, second, _ = _async("gem", 3, 3, checkpoint=checkpoint,
+                          on_epoch=lambda epoch, logs: epochs.append(epoch))
+    assert epochs == [2, 3]  # the first epoch is not run again
+    assert second.summary["commits"] == 90 and second.history["commits"] == [60, 90]
+    assert second.summary["max_staleness"] >= 1  # three running workers overlap
+    assert second.history["loss"][-1] < result.history["loss"][-1]
+    assert load_checkpoint(checkpoint).step == 90
 
 
 def _kill_when(ray, handle_of, ready, server, seen):
@@ -160,6 +170,7 @@ def test_a_killed_server_restarts_from_its_checkpoint(ray_cluster, tmp_path):
                                   seen))
 
     before, result, model = _async("staleness", 2, 3, checkpoint=checkpoint, on_start=on_start)
+    assert result.history["commits"] == [20, 40, 60]
     threads[0].join(timeout=30)
     assert "commits" in seen
     assert result.summary["commits"] == 2 * 3 * 10  # the rolled-back commits were redone
@@ -167,20 +178,6 @@ def test_a_killed_server_restarts_from_its_checkpoint(ray_cluster, tmp_path):
     assert saved.step == 60 and saved.extra["parameter_server"]["strategy"] == "staleness"
     np.testing.assert_array_equal(saved.model_state["3.weight"], model[3].weight.data)
     assert result.history["loss"][-1] < before
-
-
-def test_a_run_resumes_from_the_server_checkpoint(ray_cluster, tmp_path):
-    from steepest.io import load_checkpoint
-
-    checkpoint = tmp_path / "server.safetensors"
-    _, first, _ = _async("gem", 2, 1, checkpoint=checkpoint)
-    assert load_checkpoint(checkpoint).step == 20
-    epochs = []
-    _, second, _ = _async("gem", 2, 2, checkpoint=checkpoint,
-                          on_epoch=lambda epoch, logs: epochs.append(epoch))
-    assert epochs == [2]  # only the second epoch ran
-    assert second.summary["commits"] == 40
-    assert load_checkpoint(checkpoint).step == 40
 
 
 def test_fit_through_the_loop_seams_is_the_single_process_run(ray_cluster):

@@ -695,7 +695,7 @@ def _train_async(options: dict[str, Any], config: dict[str, Any], data: Any, mod
     def record(epoch: int, logs: dict[str, float]) -> None:
         run_record.log_epoch(epoch, **logs)
         if checkpoint is not None:
-            run_record.add_checkpoint(str(checkpoint), kind="last", step=epoch)
+            run_record.add_checkpoint(str(checkpoint), kind="last", step=int(logs["commits"]))
 
     # A None the options cannot take back (steps, with epochs given) stays out of the file.
     config = {k: v for k, v in config.items() if v is not None or DEFAULTS.get(k) is None}

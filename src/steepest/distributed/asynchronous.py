@@ -171,8 +171,9 @@ def _worker_seed(seed: int, worker: int) -> int:
 @dataclass
 class AsyncResult:
     """What `train_async` returns: per-epoch metrics (`history[name]` one value per epoch:
-    loss, accuracy of θ on the training data, mean_staleness, max_staleness, and val_/test_
-    metrics when given), the server's summary, and the worker restarts the driver saw."""
+    loss, accuracy of θ on the training data, mean_staleness, max_staleness, commits (the
+    server's version), and val_/test_ metrics when given), the server's summary, and the
+    worker restarts the driver saw."""
 
     history: dict[str, list[float]] = field(default_factory=dict)
     summary: dict[str, float] = field(default_factory=dict)
@@ -209,9 +210,11 @@ def train_async(model: Any, data: tuple[np.ndarray, np.ndarray], *, strategy: st
     config, extra: the run's config and more header entries for the server's checkpoint.
     optimizer, lr: the server's (gradient strategies) or each
     worker's (gem, easgd). checkpoint: the server's checkpoint file, written after every epoch;
-    if it exists, the run continues from it. The model ends holding θ. address: a Ray cluster
-    to join (None starts a local one). on_start(server, workers): called with the actor
-    handles once they exist (tests kill them).
+    if it exists, the run continues from it (a server that dies restarts from it; without one
+    it restarts from the initial weights and the workers owe their steps again). The model
+    ends holding θ. address: a Ray cluster to join (None starts a local one).
+    on_start(server, workers): called with the actor handles once they exist (tests kill
+    them).
     """
     strategy = make_strategy(strategy, **strategy_options)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -250,6 +253,7 @@ def train_async(model: Any, data: tuple[np.ndarray, np.ndarray], *, strategy: st
             logs = _evaluate(model, (x, y), loss_fn)
             logs["mean_staleness"] = float(staleness.mean()) if staleness.size else 0.0
             logs["max_staleness"] = float(staleness.max()) if staleness.size else 0.0
+            logs["commits"] = float(ray.get(server.version.remote()))
             pis = np.asarray(rows["mean_pi"], dtype=np.float64)
             if pis.size and not np.isnan(pis).all():
                 logs["mean_pi"] = float(np.nanmean(pis))
