@@ -208,6 +208,21 @@
     return means;
   }
 
+  // The config keys whose values differ between groups: what names a group ("lr 0.003").
+  function differingKeys(runs) {
+    const keys = new Set();
+    for (const run of runs) for (const key of Object.keys(run.config || {})) keys.add(key);
+    return [...keys].filter((key) => !["seed", "name", "checkpoint_dir", "db"].includes(key) &&
+      new Set(runs.map((r) => JSON.stringify((r.config || {})[key]))).size > 1).sort();
+  }
+  function groupLabel(run, keys) {
+    const parts = keys.map((key) => {
+      const value = (run.config || {})[key];
+      return `${key} ${typeof value === "number" ? S.fmt(value) : typeof value === "string" ? value : JSON.stringify(value)}`;
+    });
+    return parts.length ? parts.join(" · ") : run.name || run.kind;
+  }
+
   function groupKey(run) {
     const config = Object.assign({}, run.config || {});
     for (const key of ["seed", "name", "checkpoint_dir", "db"]) delete config[key];
@@ -220,22 +235,16 @@
     return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${a})`;
   };
 
+  // The chart's series: every band first, then the faint raw lines, then the main lines, so
+  // that no run's band hides another run's line.
   function buildSeries() {
     const payload = state.data;
     const x = payload.x.map((v) => v + (state.axis === "step" ? 0 : payload.width / 2));
     const log = state.yscale === "log";
     const clean = (values) => values.map((v) => (v === null || (log && !(v > 0)) ? null : v));
-    const data = [x];
-    const series = [{ label: state.axis }];
-    const bands = [];
     const smoothing = state.smooth !== "none";
-    const add = (values, options) => {
-      data.push(clean(values));
-      series.push(Object.assign({ spanGaps: true, points: { show: false } }, options));
-      return data.length - 1;
-    };
+    const pending = { bands: [], raws: [], mains: [] };
     const runs = shownRuns().filter((r) => payload.runs[String(r.id)]);
-    const entries = [];
     if (state.group) {
       const groups = new Map();
       for (const run of runs) {
@@ -243,53 +252,54 @@
         if (!groups.has(key)) groups.set(key, []);
         groups.get(key).push(run);
       }
+      const differing = differingKeys([...groups.values()].map((m) => m[0]));
+      const stats = (arrays) => x.map((_, i) => {
+        const values = arrays.map((a) => a[i]).filter((v) => v !== null);
+        if (!values.length) return [null, null];
+        const mean = values.reduce((a, b) => a + b, 0) / values.length;
+        const variance = values.reduce((a, b) => a + (b - mean) * (b - mean), 0) /
+          Math.max(1, values.length - 1);
+        return [mean, Math.sqrt(variance)];
+      });
       for (const members of groups.values()) {
         const color = runColor(members[0].id);
-        const curves = members.map((r) => {
-          const d = payload.runs[String(r.id)];
-          return smoothed(d.mean, d.rows);
-        });
-        const raw = members.map((r) => payload.runs[String(r.id)].mean);
-        const stats = (arrays) => x.map((_, i) => {
-          const values = arrays.map((a) => a[i]).filter((v) => v !== null);
-          if (!values.length) return [null, null];
-          const mean = values.reduce((a, b) => a + b, 0) / values.length;
-          const variance = values.reduce((a, b) => a + (b - mean) * (b - mean), 0) /
-            Math.max(1, values.length - 1);
-          return [mean, Math.sqrt(variance)];
-        });
-        const summary = stats(curves);
-        const label = members.length > 1
-          ? `#${members.map((r) => r.id).join(",")} mean of ${members.length}`
-          : `#${members[0].id} ${members[0].name || members[0].kind}`;
-        if (smoothing) add(stats(raw).map((s) => s[0]), { label: `${label} (raw)`, stroke: alpha(color, 0.3), width: 1 });
-        const hi = add(summary.map(([m, s]) => (m === null ? null : m + s)), { label: `${label} + std`, stroke: alpha(color, 0), width: 0 });
-        const lo = add(summary.map(([m, s]) => (m === null ? null : m - s)), { label: `${label} − std`, stroke: alpha(color, 0), width: 0 });
-        bands.push({ series: [hi, lo], fill: alpha(color, 0.16) });
-        const main = add(summary.map((s) => s[0]), { label: label, stroke: color, width: 2.2 });
-        entries.push({ index: main, label: label });
+        const data = members.map((r) => payload.runs[String(r.id)]);
+        const summary = stats(data.map((d) => smoothed(d.mean, d.rows)));
+        const label = `${groupLabel(members[0], differing)} (${members.length} run${members.length > 1 ? "s" : ""})`;
+        pending.bands.push({ color: color, label: `${label} ± std`,
+                             hi: summary.map(([m, sd]) => (m === null ? null : m + sd)),
+                             lo: summary.map(([m, sd]) => (m === null ? null : m - sd)) });
+        if (smoothing) pending.raws.push({ color: color, label: `${label} (raw)`, values: stats(data.map((d) => d.mean)).map((v) => v[0]) });
+        pending.mains.push({ color: color, label: label, values: summary.map((v) => v[0]) });
       }
     } else {
       for (const run of runs) {
         const d = payload.runs[String(run.id)];
         const color = runColor(run.id);
         const label = `#${run.id} ${run.name || run.kind}`;
-        const downsampled = d.rows.some((k) => k > 1);
-        if (downsampled) {
-          const hi = add(d.max, { label: `${label} max`, stroke: alpha(color, 0), width: 0 });
-          const lo = add(d.min, { label: `${label} min`, stroke: alpha(color, 0), width: 0 });
-          bands.push({ series: [hi, lo], fill: alpha(color, smoothing ? 0.12 : 0.2) });
-        }
-        if (smoothing) {
-          add(d.mean, { label: `${label} (raw)`, stroke: alpha(color, 0.3), width: 1 });
-          const main = add(smoothed(d.mean, d.rows), { label: label, stroke: color, width: 2.2 });
-          entries.push({ index: main, label: label });
-        } else {
-          const main = add(d.mean, { label: label, stroke: color, width: 1.8 });
-          entries.push({ index: main, label: label });
-        }
+        if (d.rows.some((k) => k > 1)) pending.bands.push({ color: color, label: `${label} min–max`, hi: d.max, lo: d.min });
+        if (smoothing) pending.raws.push({ color: color, label: `${label} (raw)`, values: d.mean });
+        pending.mains.push({ color: color, label: label, values: smoothing ? smoothed(d.mean, d.rows) : d.mean });
       }
     }
+    const data = [x];
+    const series = [{ label: state.axis }];
+    const add = (values, options) => {
+      data.push(clean(values));
+      series.push(Object.assign({ spanGaps: true, points: { show: false } }, options));
+      return data.length - 1;
+    };
+    const bands = [];
+    const fill = pending.bands.length > 3 ? 0.07 : smoothing ? 0.12 : 0.18;
+    for (const b of pending.bands) {
+      const hi = add(b.hi, { label: `${b.label} (high)`, stroke: alpha(b.color, 0), width: 0 });
+      const lo = add(b.lo, { label: `${b.label} (low)`, stroke: alpha(b.color, 0), width: 0 });
+      bands.push({ series: [hi, lo], fill: alpha(b.color, fill) });
+    }
+    for (const r of pending.raws) add(r.values, { label: r.label, stroke: alpha(r.color, 0.3), width: 1 });
+    const entries = pending.mains.map((m) => ({
+      index: add(m.values, { label: m.label, stroke: m.color, width: smoothing || state.group ? 2.2 : 1.8 }),
+      label: m.label, color: m.color }));
     return { data: data, series: series, bands: bands, entries: entries };
   }
 
@@ -312,6 +322,7 @@
     if (!state.data || !state.metric) {
       S.clear(box);
       box._plot = null;
+      S.clear(S.$("chart-legend"));
       S.debug.runs = { drawn: [], labels: [] };
       note.textContent = shownRuns().length ? "These runs have no metric in this scope yet."
         : "Tick runs in the list to chart them.";
@@ -346,10 +357,21 @@
       labels: built.entries.map((e) => e.label),
       x: built.data[0],
     };
+    const legend = S.$("chart-legend");
+    S.clear(legend);
+    if (built.entries.length <= 20) {
+      for (const e of built.entries) {
+        legend.append(S.el("span", { className: "item" },
+          S.el("span", { className: "swatch", color: e.color }), e.label));
+      }
+    }
     const rows = Object.values(state.data.runs).reduce((a, r) => a + r.total_rows, 0);
-    const missing = state.data.missing.length ? ` Not in ${state.data.missing.map((i) => `#${i}`).join(", ")}.` : "";
-    note.textContent = `${built.entries.length} line(s), ${rows.toLocaleString()} rows in ${state.data.x.length} bins ` +
-      `(the band behind a line spans each bin's min and max).${missing} Drag on the chart to zoom.`;
+    const missing = state.data.missing.length
+      ? ` No ${state.metric} in ${state.data.missing.map((i) => `#${i}`).join(", ")}.` : "";
+    const band = state.group ? " The band is ± one standard deviation over a group's runs."
+      : built.bands.length ? " The band behind a line spans each bin's min and max." : "";
+    note.textContent = `${built.entries.length} line(s), ${rows.toLocaleString()} rows in ${state.data.x.length} bins.` +
+      `${band}${missing} Drag on the chart to zoom.`;
   }
 
   function readout(u, built) {
