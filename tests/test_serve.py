@@ -448,6 +448,33 @@ def test_server_sent_events_bring_new_steps_and_status(tmp_path):
     assert [r["name"] for r in store_events[0][1]["runs"]] == [HOSTILE, "live"]
 
 
+def test_a_running_run_read_from_many_threads_gets_each_row_once(tmp_path):
+    # The page's chart and the store's event stream read the same running run at once: the
+    # new rows must be added to the cached series once, not once per reader.
+    import threading
+
+    from steepest.serve.dashboard import Dashboard
+
+    store = RunStore(tmp_path / "runs.db")
+    run = store.start_run({})
+    dashboard = Dashboard(tmp_path / "runs.db")
+    record = dashboard.store().run(run.id)
+    for step in range(1, 301):
+        run.log_step(step, loss=float(step))
+        if step % 30 == 0:
+            run.flush()
+            readers = [threading.Thread(target=dashboard.series, args=(record, "step", "loss"))
+                       for _ in range(4)]
+            for reader in readers:
+                reader.start()
+            for reader in readers:
+                reader.join()
+    steps = dashboard.series(record, "step", "loss").steps
+    assert steps.tolist() == list(range(1, 301))
+    dashboard.close()
+    store.close()
+
+
 def test_slow_runs_are_flushed_within_half_a_second(tmp_path):
     from steepest.store import FLUSH_SECONDS
 

@@ -48,10 +48,11 @@ class Series:
     def nbytes(self) -> int:
         return self.steps.nbytes + self.values.nbytes + self.times.nbytes
 
-    def extend(self, steps: np.ndarray, values: np.ndarray, times: np.ndarray) -> None:
-        self.steps = np.concatenate([self.steps, steps])
-        self.values = np.concatenate([self.values, values])
-        self.times = np.concatenate([self.times, times])
+    def extended(self, steps: np.ndarray, values: np.ndarray, times: np.ndarray) -> Series:
+        """A new Series with these rows added (a Series is never changed: a request may be
+        reading it)."""
+        return Series(np.concatenate([self.steps, steps]), np.concatenate([self.values, values]),
+                      np.concatenate([self.times, times]), self.status)
 
 
 AXES = ("step", "time", "relative")
@@ -145,6 +146,7 @@ class Dashboard:
         self.path = Path(resolve_db_path(db)).absolute()
         self._store: RunStore | None = None
         self._lock = threading.Lock()
+        self._reading = threading.Lock()
         self._cache: OrderedDict[tuple[int, str, str], Series] = OrderedDict()
         self._cache_bytes = cache_bytes
         self._cached = 0
@@ -213,22 +215,28 @@ class Dashboard:
         a run whose status changed (resumed, finished) is read again."""
         store = self.store()
         key = (record.id, scope, name)
-        with self._lock:
-            cached = self._cache.get(key)
-        if cached is not None and cached.status == record.status == "running":
-            after = int(cached.steps[-1]) if len(cached.steps) else None
-            cached.extend(*store.metric_series(record.id, scope, name, after=after))
-        elif cached is None or cached.status != record.status:
-            cached = Series(*store.metric_series(record.id, scope, name), record.status)
+        with self._reading:  # one reader at a time: two must not both add the same new rows
+            with self._lock:
+                cached = self._cache.get(key)
+            if cached is not None and cached.status == record.status == "running":
+                after = int(cached.steps[-1]) if len(cached.steps) else None
+                cached = cached.extended(*store.metric_series(record.id, scope, name,
+                                                              after=after))
+            elif cached is None or cached.status != record.status:
+                cached = Series(*store.metric_series(record.id, scope, name), record.status)
+            self._keep(key, cached)
+        return cached
+
+    def _keep(self, key: tuple[int, str, str], series: Series) -> None:
+        """Put a series in the cache, dropping the least recently used beyond its budget."""
         with self._lock:
             old = self._cache.pop(key, None)
             self._cached -= old.nbytes if old is not None else 0
-            self._cache[key] = cached
-            self._cached += cached.nbytes
+            self._cache[key] = series
+            self._cached += series.nbytes
             while self._cached > self._cache_bytes and len(self._cache) > 1:
                 _, dropped = self._cache.popitem(last=False)
                 self._cached -= dropped.nbytes
-        return cached
 
     def metrics_payload(self, run_id: int, scope: str, names: str | None, points: int,
                         start: float | None, end: float | None, axis: str = "step"

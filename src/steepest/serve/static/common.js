@@ -152,10 +152,16 @@ window.steepest = window.steepest || {};
 
   // Axis values as S.fmt writes them.
   S.axisValues = (u, values) => values.map((v) => S.fmt(v));
-  S.logAxisValues = (u, values) => values.map((v) => {
-    const exponent = Math.log10(v);
-    return Math.abs(exponent - Math.round(exponent)) < 1e-9 ? S.fmt(v) : "";
-  });
+  // Log axes label whole decades only, and every second or third one when there are many.
+  S.logAxisValues = (u, values) => {
+    const decades = values.filter((v) => Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-9);
+    const stride = Math.max(1, Math.ceil(decades.length / 6));
+    return values.map((v) => {
+      const exponent = Math.log10(v);
+      const whole = Math.abs(exponent - Math.round(exponent)) < 1e-9;
+      return whole && Math.round(exponent) % stride === 0 ? S.fmt(v) : "";
+    });
+  };
 
   // A grid of values as a picture filling the canvas context g: colorAt(i, j) -> [r, g, b] for
   // column i and row j, row 0 at the bottom (the lowest y), one pixel per grid point scaled up

@@ -473,8 +473,10 @@
     box.hidden = false;
     S.$("run-title").textContent = `#${record.id} ${record.name || record.kind}`;
     const commit = record.git_commit ? `, git ${record.git_commit.slice(0, 12)}` : "";
+    const ran = record.status === "running"
+      ? `running for ${S.duration(Date.now() / 1000 - record.started_at)}` : `ran ${S.duration(record.duration)}`;
     S.$("run-meta").textContent = `${record.status} · ${record.kind} · started ${S.date(record.started_at)} · ` +
-      `ran ${S.duration(record.duration)} · steepest ${record.steepest_version || "?"}${commit}`;
+      `${ran} · steepest ${record.steepest_version || "?"}${commit}`;
     S.$("run-command").textContent = record.command || "(no command was recorded)";
     S.$("run-command-note").textContent = record.command_source === "config"
       ? "Every setting of the stored config, spelled out (run it from the same folder, with the same steepest" +

@@ -54,7 +54,8 @@
     const name = query.get("surface");
     if (name && state.surfaceByName[name]) state.surface = name;
     const dim = surface().dim;
-    const start = (query.get("start") || "").split(",").map(Number);
+    const text = query.get("start");
+    const start = text ? text.split(",").map((part) => (part.trim() === "" ? NaN : Number(part))) : [];
     state.start = start.length === dim && start.every(Number.isFinite) ? start
       : surface().start.slice();
     const steps = Number(query.get("steps"));
