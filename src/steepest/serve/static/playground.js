@@ -79,6 +79,8 @@
     }
     const inside = query.get("inside");
     state.inside = state.chosen.includes(inside) ? inside : state.chosen[0];
+    const at = Number(query.get("at"));
+    if (query.has("at") && Number.isInteger(at) && at >= 0) state.scrub = at;
   }
 
   function writeUrl() {
@@ -94,6 +96,7 @@
       }
     }
     if (state.inside) query.set("inside", state.inside);
+    if (state.scrub !== null && state.scrub < state.steps) query.set("at", String(state.scrub));
     S.setQuery(query);
   }
 
@@ -210,6 +213,7 @@
 
   // ------------------------------------------------------------------ the race
   const changed = S.debounce(() => { writeUrl(); race(); }, 150);
+  const scrubbed = S.debounce(writeUrl, 300);
 
   async function race() {
     if (state.inflight) { state.pending = true; return; }
@@ -673,6 +677,7 @@
       state.scrub = Number(event.target.value);
       S.$("race-scrub-value").textContent = String(state.scrub);
       draw();
+      scrubbed();
     });
     S.$("race-inside").addEventListener("change", (event) => {
       state.inside = event.target.value;
