@@ -175,8 +175,8 @@ def test_lr_range_suggestion_lies_between_barely_moving_and_diverging():
 def test_lr_range_checks_its_arguments():
     with pytest.raises(ValueError, match="start_lr < end_lr"):
         lr_range_test(_small_mlp, _blobs(50), start_lr=1.0, end_lr=0.1)
-    with pytest.raises(ValueError, match="unknown optimizer 'lbfgs'"):
-        lr_range_test(_small_mlp, _blobs(50), optimizer="lbfgs", steps=5)
+    with pytest.raises(ValueError, match="unknown optimizer 'shampoo'"):
+        lr_range_test(_small_mlp, _blobs(50), optimizer="shampoo", steps=5)
 
 
 # ---------------------------------------------------------------------------- landscape
@@ -386,7 +386,7 @@ def test_cli_gradients_reports_a_diverged_training(tmp_path, npz, capsys):
     (["diagnose"], "diagnose needs a study"),
     (["diagnose", "gradients", "--activations", "sigmoid,swish"],
      "--activations: unknown name 'swish'; choose from sigmoid, tanh"),
-    (["diagnose", "gradients", "--optimizer", "lbfgs"], "--optimizer: unknown name 'lbfgs'"),
+    (["diagnose", "gradients", "--optimizer", "shampoo"], "--optimizer: unknown name 'shampoo'"),
     (["diagnose", "init", "--inits", "huge"], "--inits: unknown name 'huge'"),
     (["diagnose", "lr-range", "--start-lr", "1", "--end-lr", "0.1"],
      "--start-lr (1) must be below --end-lr (0.1)"),

@@ -36,20 +36,25 @@ class Problem:
     rounding (PyTorch uses fused multiply-adds, NumPy cannot), which would test luck, not code.
     """
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, shapes=SHAPES) -> None:
         rng = np.random.default_rng(seed)
-        self.sizes = [int(np.prod(s)) for s in SHAPES]
+        self.shapes = shapes
+        self.sizes = [int(np.prod(s)) for s in shapes]
         n = sum(self.sizes)
         self.A = rng.standard_normal((n + 3, n)) / np.sqrt(n)
         self.b = 10.0 * rng.standard_normal(n + 3)
-        self.start = [rng.standard_normal(s) for s in SHAPES]
+        self.start = [rng.standard_normal(s) for s in shapes]
 
     def grads(self, arrays: list[np.ndarray], sign: float) -> list[np.ndarray]:
         z = np.concatenate([np.asarray(a, np.float64).reshape(-1) for a in arrays])
         g = sign * (self.A.T @ (self.A @ z - self.b) + 0.01 * z**3)
         pieces = np.split(g, np.cumsum(self.sizes)[:-1])
-        return [p.reshape(s).astype(a.dtype) for p, s, a in zip(pieces, SHAPES, arrays,
+        return [p.reshape(s).astype(a.dtype) for p, s, a in zip(pieces, self.shapes, arrays,
                                                                    strict=True)]
+
+    def loss(self, arrays: list[np.ndarray]) -> float:
+        z = np.concatenate([np.asarray(a, np.float64).reshape(-1) for a in arrays])
+        return float(0.5 * np.sum((self.A @ z - self.b) ** 2) + 0.0025 * np.sum(z**4))
 
 
 @contextmanager
@@ -105,6 +110,24 @@ CASES = (
        for o in grid(weight_decay=[0.0, 0.1], decoupled_weight_decay=[False, True],
                      momentum_decay=[4e-3, 0.1], maximize=[False, True]) if valid_decoupled(o)]
     + [("NAdam", dict(lr=0.01, betas=(0.4, 0.9), eps=1e-3), dict(betas=(0.9, 0.999)))]
+    + [("Adamax", dict(lr=0.01, **o), dict(lr=0.03, betas=(0.7, 0.99)))
+       for o in grid(weight_decay=[0.0, 0.1], maximize=[False, True])]
+    + [("Adamax", dict(lr=0.005, betas=(0.3, 0.6), eps=1e-3), dict(eps=0.5))]
+    + [("RAdam", dict(lr=0.01, **o), dict(lr=0.02, betas=(0.8, 0.95)))
+       for o in grid(weight_decay=[0.0, 0.1], decoupled_weight_decay=[False, True],
+                     maximize=[False, True]) if valid_decoupled(o)]
+    + [("RAdam", dict(lr=0.01, betas=(0.5, 0.8), eps=1e-3), dict(betas=(0.9, 0.95)))]
+    + [("Rprop", dict(lr=0.01, **o), dict(lr=0.003, etas=(0.3, 1.7)))
+       for o in grid(etas=[(0.5, 1.2), (0.2, 1.05)], step_sizes=[(1e-6, 50), (1e-3, 0.05)],
+                     maximize=[False, True])]
+    + [("ASGD", dict(lr=0.01, **o), dict(lr=0.02, lambd=0.01, t0=10))
+       for o in grid(lambd=[1e-4, 0.05], alpha=[0.75, 0.3], t0=[1e6, 30],
+                     weight_decay=[0.0, 0.1], maximize=[False, True])]
+    # Adafactor's step grows with the weights (relative steps): small rates keep it stable.
+    + [("Adafactor", dict(lr=0.005, **o), dict(lr=0.01, beta2_decay=-0.5, d=3.0))
+       for o in grid(eps=[(None, 1e-3), (1e-4, 0.5)], weight_decay=[0.0, 0.1],
+                     maximize=[False, True])]
+    + [("Adafactor", dict(lr=0.01, beta2_decay=-0.3, d=1.5), dict(eps=(1e-2, 1e-3)))]
 )
 
 
@@ -114,12 +137,12 @@ def case_id(case) -> str:
 
 
 def run_against_torch(name, options, other, dtype, *, seed=0, steps=STEPS,
-                      reload_at=RELOAD_AT, torch_state=False):
+                      reload_at=RELOAD_AT, torch_state=False, shapes=SHAPES):
     """Run both libraries side by side; return (steepest trajectory, torch trajectory, optims).
 
     A trajectory is the (steps, n) array of all parameters after every step.
     """
-    problem = Problem(seed)
+    problem = Problem(seed, shapes)
     sign = -1.0 if options.get("maximize") else 1.0
     torch_params = [torch.tensor(a.astype(dtype), requires_grad=True) for a in problem.start]
     ours = [steepest.Tensor(a.astype(dtype), requires_grad=True) for a in problem.start]
@@ -199,6 +222,11 @@ FLOAT32_CASES = [
     ("AdamW", dict(lr=0.01, weight_decay=0.1), dict(lr=0.02)),
     ("NAdam", dict(lr=0.01), dict(lr=0.02)),
     ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True), dict(lr=0.02)),
+    ("Adamax", dict(lr=0.01, weight_decay=0.1), dict(lr=0.02)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True), dict(lr=0.02)),
+    ("Rprop", dict(lr=0.01, etas=(0.3, 1.5)), dict(lr=0.02)),
+    ("ASGD", dict(lr=0.01, lambd=0.01, t0=30), dict(lr=0.02)),
+    ("Adafactor", dict(lr=0.01, weight_decay=0.1), dict(lr=0.02, d=2.0)),
 ]
 
 
@@ -223,6 +251,11 @@ TORCH_STATE_CASES = [
     ("Adam", dict(lr=0.01, amsgrad=True), dict(lr=0.02)),
     ("AdamW", dict(lr=0.01), dict(lr=0.02)),
     ("NAdam", dict(lr=0.01), dict(lr=0.02)),
+    ("Adamax", dict(lr=0.01), dict(lr=0.02)),
+    ("RAdam", dict(lr=0.01, decoupled_weight_decay=True, weight_decay=0.1), dict(lr=0.02)),
+    ("Rprop", dict(lr=0.01), dict(lr=0.02)),
+    ("ASGD", dict(lr=0.01, t0=30), dict(lr=0.02)),
+    ("Adafactor", dict(lr=0.01), dict(lr=0.02)),
 ]
 
 
@@ -452,6 +485,24 @@ INVALID = [
     (optim.AdamW, dict(lr=-1e-3), ValueError, "Invalid learning rate: -0.001"),
     (optim.NAdam, dict(momentum_decay=-1), ValueError, "Invalid momentum_decay value: -1"),
     (optim.NAdam, dict(betas=(0.9, 1.0)), ValueError, "Invalid beta parameter at index 1: 1.0"),
+    (optim.Adamax, dict(betas=(0.9, 1.2)), ValueError, "Invalid beta parameter at index 1: 1.2"),
+    (optim.Adamax, dict(eps=-1.0), ValueError, "Invalid epsilon value: -1.0"),
+    (optim.RAdam, dict(weight_decay=-0.1), ValueError, "Invalid weight_decay value: -0.1"),
+    (optim.RAdam, dict(decoupled_weight_decay=1), TypeError, "Invalid decoupled_weight_decay"),
+    (optim.Rprop, dict(etas=(1.2, 0.5)), ValueError, "Invalid eta values: 1.2, 0.5"),
+    (optim.Rprop, dict(step_sizes=(1.0, 0.1)), ValueError, "Invalid step_sizes: 1.0, 0.1"),
+    (optim.Rprop, dict(etas=0.5), ValueError, "Invalid etas: 0.5"),
+    (optim.ASGD, dict(lr=-0.5), ValueError, "Invalid learning rate: -0.5"),
+    (optim.ASGD, dict(weight_decay=-2), ValueError, "Invalid weight_decay value: -2"),
+    (optim.Adafactor, dict(lr=-1.0), ValueError, "Learning rate should be >= 0 but is: -1.0"),
+    (optim.Adafactor, dict(beta2_decay=0.5), ValueError, "beta2_decay should be <= 0 but is"),
+    (optim.Adafactor, dict(eps=(-1.0, 1e-3)), ValueError, "epsilon1 should be >= 0 but is: -1"),
+    (optim.Adafactor, dict(eps=(None, -1.0)), ValueError, "epsilon2 should be >= 0 but is: -1"),
+    (optim.Adafactor, dict(d=0.5), ValueError, "Clipping threshold d should be >= 1 but is: 0.5"),
+    (optim.Adafactor, dict(weight_decay=-1.0), ValueError, "weight_decay should be >= 0 but"),
+    (optim.LBFGS, dict(lr=-1), ValueError, "Invalid learning rate: -1"),
+    (optim.LBFGS, dict(max_iter=0), ValueError, "Invalid max_iter: 0"),
+    (optim.LBFGS, dict(history_size=2.5), TypeError, "Invalid history_size: 2.5"),
     (optim.RandomSearch, dict(num_directions=0), ValueError, "Invalid num_directions: 0"),
     (optim.RandomSearch, dict(num_directions=1.5), TypeError, "Invalid num_directions: 1.5"),
     (optim.RandomSearch, dict(lr=-1), ValueError, "Invalid learning rate: -1"),
@@ -464,6 +515,23 @@ INVALID = [
 def test_invalid_hyperparameters(cls, options, error, message):
     with pytest.raises(error, match=message):
         cls(P, **options)
+
+
+MATRIX = [steepest.Tensor(np.zeros((2, 3)), requires_grad=True)]
+INVALID_MUON = [
+    (dict(lr=-1.0), ValueError, "Learning rate should be >= 0 but is: -1.0"),
+    (dict(momentum=-0.5), ValueError, "momentum should be >= 0 but is: -0.5"),
+    (dict(weight_decay=-0.1), ValueError, "weight decay should be >= 0 but is: -0.1"),
+    (dict(adjust_lr_fn="rms"), ValueError, "Invalid adjust_lr_fn: 'rms'"),
+    (dict(ns_steps=100), ValueError, r"Invalid ns_steps: 100 \(must be an integer in \[0, 99\]"),
+    (dict(ns_coefficients=(1.0, 2.0)), ValueError, "Coefficients must be a tuple of exactly 3"),
+]
+
+
+@pytest.mark.parametrize("options, error, message", INVALID_MUON, ids=[m for *_, m in INVALID_MUON])
+def test_invalid_muon_hyperparameters(options, error, message):
+    with pytest.raises(error, match=message):
+        optim.Muon(MATRIX, **options)
 
 
 def test_invalid_hyperparameters_in_a_param_group():
@@ -575,3 +643,146 @@ def test_random_search_needs_a_closure():
     params, _ = bowl_problem()
     with pytest.raises(ValueError, match="needs a closure"):
         optim.RandomSearch(params).step()
+
+
+# ---------------------------------------------------------------------------- LBFGS
+# One param group (PyTorch's LBFGS has no others); every option, odd values included.
+# With its default 20 iterations a step nearly solves this problem; fewer make a path to follow.
+LBFGS_CASES = [
+    dict(lr=1.0, max_iter=2),
+    dict(lr=1.0, max_iter=1, line_search_fn="strong_wolfe"),
+    dict(lr=0.5, max_iter=3, history_size=3),
+    dict(lr=1.0, max_iter=2, max_eval=3, history_size=2, line_search_fn="strong_wolfe"),
+    dict(lr=0.7, max_iter=3, tolerance_grad=1e-3, tolerance_change=1e-5),
+    dict(lr=1.0, max_iter=3, tolerance_change=1e-3, line_search_fn="strong_wolfe"),
+]
+
+
+def run_lbfgs(options, dtype, *, steps=STEPS, torch_state=False):
+    """Both LBFGS side by side with a closure; the lr changes and the state is reloaded."""
+    problem = Problem(1)
+    torch_params = [torch.tensor(a.astype(dtype), requires_grad=True) for a in problem.start]
+    ours = [steepest.Tensor(a.astype(dtype), requires_grad=True) for a in problem.start]
+
+    def torch_closure():
+        arrays = [p.detach().numpy() for p in torch_params]
+        for p, g in zip(torch_params, problem.grads(arrays, 1.0), strict=True):
+            p.grad = torch.from_numpy(g)
+        return torch.tensor(problem.loss(arrays))
+
+    def closure():
+        assert steepest.is_grad_enabled()
+        for p, g in zip(ours, problem.grads([p.data for p in ours], 1.0), strict=True):
+            p.grad = g
+        return problem.loss([p.data for p in ours])
+
+    torch_opt = torch.optim.LBFGS(torch_params, **options)
+    opt = optim.LBFGS(ours, **options)
+    ours_path, torch_path, losses = [], [], []
+    for step in range(steps):
+        expected = torch_opt.step(torch_closure)
+        losses.append((opt.step(closure), float(expected)))
+        ours_path.append(np.concatenate([p.data.reshape(-1) for p in ours]))
+        torch_path.append(np.concatenate([p.detach().numpy().reshape(-1) for p in torch_params]))
+        if step == 3:
+            torch_opt.param_groups[0]["lr"] *= 0.5
+            opt.param_groups[0]["lr"] *= 0.5
+        if step == 5:
+            saved = torch_opt.state_dict() if torch_state else opt.state_dict()
+            opt = optim.LBFGS(ours, **{**options, "lr": 0.123})
+            opt.load_state_dict(saved)
+    return np.array(ours_path), np.array(torch_path), np.array(losses), opt, torch_opt
+
+
+@pytest.mark.parametrize("options", LBFGS_CASES, ids=str)
+@pytest.mark.parametrize("torch_state", [False, True], ids=["own state", "torch state"])
+def test_lbfgs_matches_torch(options, torch_state):
+    with torch_default_dtype(np.float64):
+        ours, theirs, losses, opt, torch_opt = run_lbfgs(options, np.float64,
+                                                          torch_state=torch_state)
+    assert_same_path(ours, theirs, np.float64, f"LBFGS {options}")
+    np.testing.assert_allclose(losses[:, 0], losses[:, 1], rtol=1e-10)
+    # Still descending when the state is reloaded (after step 5), down to the minimum at the end.
+    assert losses[-1, 0] < 0.5 * losses[0, 0] and losses[5, 0] > losses[-1, 0] + 1e-3
+    ours_state = opt.state[next(iter(opt.state))]
+    theirs_state = torch_opt.state[torch_opt.param_groups[0]["params"][0]]
+    assert ours_state.func_evals == theirs_state["func_evals"]
+    assert ours_state.n_iter == theirs_state["n_iter"]
+    assert len(ours_state.old_dirs) == len(theirs_state["old_dirs"])
+
+
+def test_lbfgs_float32_matches_torch():
+    with torch_default_dtype(np.float32):
+        ours, theirs, *_ = run_lbfgs(dict(lr=1.0, history_size=5, max_iter=2), np.float32)
+    assert_same_path(ours, theirs, np.float32, "LBFGS float32")
+
+
+def test_lbfgs_needs_a_closure_and_one_group():
+    params = make_params()
+    opt = optim.LBFGS(params)
+    with pytest.raises(ValueError, match="LBFGS.step needs a closure"):
+        opt.step()
+    with pytest.raises(ValueError, match="doesn't support per-parameter options"):
+        optim.LBFGS([{"params": params[:1]}, {"params": params[1:]}])
+    with pytest.raises(ValueError, match="Invalid line_search_fn: 'wolfe'"):
+        optim.LBFGS(params, line_search_fn="wolfe")
+
+
+# ---------------------------------------------------------------------------- Muon
+MUON_SHAPES = [(3, 4), (5, 2), (4, 4), (2, 6)]  # Muon takes matrices only
+MUON_CASES = [
+    (dict(lr=0.01, **o), dict(lr=0.02, momentum=0.8))
+    for o in grid(nesterov=[True, False], weight_decay=[0.1, 0.0],
+                  adjust_lr_fn=[None, "original", "match_rms_adamw"])
+] + [(dict(lr=0.02, momentum=0.5, ns_steps=3, ns_coefficients=(2.0, -1.5, 0.5), eps=1e-3),
+      dict(ns_steps=7, nesterov=False))]
+
+
+@pytest.fixture
+def torch_muon_in_working_precision(monkeypatch):
+    """PyTorch's Muon with its Newton–Schulz iteration in the parameters' dtype instead of
+    bfloat16 (NumPy has no bfloat16; steepest iterates in float32/float64): the same steps,
+    written here with torch ops, so that the rest of PyTorch's Muon is compared exactly."""
+    def newton_schulz(grad, ns_coefficients, ns_steps, eps):
+        a, b, c = ns_coefficients
+        x = grad.T if grad.size(0) > grad.size(1) else grad
+        x = x / x.norm().clamp(min=eps)
+        for _ in range(ns_steps):
+            gram = x @ x.T
+            x = torch.addmm(x, torch.addmm(gram, gram, gram, beta=b, alpha=c), x, beta=a)
+        return x.T if grad.size(0) > grad.size(1) else x
+
+    monkeypatch.setattr(torch.optim._muon, "_zeropower_via_newtonschulz", newton_schulz)
+
+
+@pytest.mark.parametrize("case", MUON_CASES, ids=[str(c) for c in MUON_CASES])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_muon_matches_torch(case, dtype, torch_muon_in_working_precision):
+    options, other = case
+    with torch_default_dtype(dtype):
+        ours, theirs, opt, torch_opt, params, torch_params = run_against_torch(
+            "Muon", options, other, dtype, shapes=MUON_SHAPES,
+            torch_state=dtype == np.float32)
+    assert_same_path(ours, theirs, dtype, f"Muon {case}")
+    assert_same_state(opt, torch_opt, params, torch_params, dtype, f"Muon {case}")
+
+
+def test_muon_orthogonalisation_agrees_with_torchs_bfloat16_to_its_precision():
+    from steepest.optim.rules.muon import zeropower_via_newtonschulz
+
+    coefficients = (3.4445, -4.775, 2.0315)
+    for seed in range(5):
+        grad = np.random.default_rng(seed).standard_normal((6, 4))
+        ours = zeropower_via_newtonschulz(grad, coefficients, 5, 1e-7)
+        theirs = torch.optim._muon._zeropower_via_newtonschulz(
+            torch.from_numpy(grad), coefficients, 5, 1e-7).double().numpy()
+        # bfloat16 keeps 8 significant bits, rounded at each of the 5 iterations, whose
+        # polynomial has slope 3.4 at 0: a few percent apart (measured 1-4.4%).
+        assert np.linalg.norm(ours - theirs) < 0.06 * np.linalg.norm(theirs)
+        singular_values = np.linalg.svd(ours, compute_uv=False)
+        assert np.all((singular_values > 0.5) & (singular_values < 1.5))
+
+
+def test_muon_takes_matrices_only():
+    with pytest.raises(ValueError, match=r"Muon only supports 2D parameters.*\(3,\)"):
+        optim.Muon([steepest.Tensor(np.zeros(3), requires_grad=True)])

@@ -99,3 +99,43 @@ def test_no_thread_starts_until_a_threaded_executor_needs_one():
         "assert threading.active_count() == 3, threading.active_count()\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+class RecordingExecutor(optim.Executor):
+    """A plug-in executor, as a parameter server's would be: it sees the whole step at once,
+    each update with its parameter's name and group, and runs the rule itself."""
+
+    def __init__(self):
+        self.steps = []
+
+    def run(self, spec, updates):
+        self.steps.append([(u.name, u.group, u.grad.copy()) for u in updates])
+        for update in updates:
+            delta, update.state = spec.update(update.grad, update.state, update.param,
+                                              out=update.out, **update.options)
+            update.param += delta
+
+
+def test_an_executor_plugs_in_and_sees_the_whole_step_with_names():
+    from steepest import nn
+
+    model = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 1))
+    twin = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 1))
+    twin.load_state_dict(model.state_dict())
+    named = list(model.named_parameters())
+    recorder = RecordingExecutor()
+    ours = optim.Adam([{"params": named[:2]}, {"params": named[2:], "lr": 0.1}], lr=0.01,
+                      executor=recorder)
+    reference = optim.Adam([{"params": list(twin.named_parameters())[:2]},
+                            {"params": list(twin.named_parameters())[2:], "lr": 0.1}], lr=0.01)
+    for step in range(3):
+        for (_, p), q in zip(named, twin.parameters(), strict=True):
+            p.grad = np.full(p.data.shape, step + 1.0, np.float32)
+            q.grad = p.grad.copy()
+        ours.step()
+        reference.step()
+    assert len(recorder.steps) == 3
+    assert [(name, group) for name, group, _ in recorder.steps[0]] == [
+        ("0.weight", 0), ("0.bias", 0), ("1.weight", 1), ("1.bias", 1)]
+    for p, q in zip(model.parameters(), twin.parameters(), strict=True):
+        np.testing.assert_array_equal(p.data, q.data)

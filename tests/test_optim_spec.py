@@ -163,3 +163,49 @@ def test_checkpoints_written_before_the_specs_load_and_continue_bit_for_bit(name
     optimizer.step()
     for param_name, param in model.named_parameters():
         np.testing.assert_array_equal(param.data, checkpoint.arrays[f"expected.{param_name}"])
+
+
+def test_the_built_guide_shows_the_current_table():
+    """docs/guide/optimizers.md prints optimizer_table(); a spec changed without `make docs`
+    leaves it stale, and this fails."""
+    from pathlib import Path
+
+    page = (Path(__file__).parent.parent / "docs" / "guide" / "optimizers.md").read_text()
+    assert optimizer_table() in page
+
+
+def test_muon_by_name_pairs_with_adamw_as_one_optimizer():
+    from steepest import nn
+    from steepest.optim import MultiOptimizer, make_optimizer
+
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    opt = make_optimizer("muon", model, lr=0.02, weight_decay=0.05)
+    assert isinstance(opt, MultiOptimizer)
+    muon, adamw = opt.optimizers
+    assert type(muon).__name__ == "Muon" and type(adamw).__name__ == "AdamW"
+    assert muon.param_groups[0]["param_names"] == ["0.weight", "2.weight"]
+    assert adamw.param_groups[0]["param_names"] == ["0.bias", "2.bias"]
+    assert all(g["lr"] == 0.02 and g["weight_decay"] == 0.05 for g in opt.param_groups)
+    for p in model.parameters():
+        p.grad = np.ones_like(p.data)
+    opt.step()
+    saved = opt.state_dict()
+    assert sorted(saved["state"]) == [0, 1, 2, 3] and len(saved["param_groups"]) == 2
+    assert set(saved["state"][0]) == {"momentum_buffer"}
+    assert set(saved["state"][2]) == {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}
+    fresh = make_optimizer("muon", model, lr=0.5)
+    fresh.load_state_dict(saved)
+    assert fresh.param_groups[0]["lr"] == 0.02
+    np.testing.assert_array_equal(fresh.state[model[0].weight].momentum_buffer,
+                                  muon.state[model[0].weight].momentum_buffer)
+    broken = {**saved, "state": {**saved["state"], 7: saved["state"][0]}}
+    with pytest.raises(ValueError, match=r"parameter ids \[7\] matches no parameter"):
+        fresh.load_state_dict(broken)
+    with pytest.raises(ValueError, match="Muon takes 2-D parameters and the model has none"):
+        make_optimizer("muon", [steepest_tensor((3,))], lr=0.1)
+
+
+def steepest_tensor(shape):
+    import steepest
+
+    return steepest.Tensor(np.zeros(shape), requires_grad=True)

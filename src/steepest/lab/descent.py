@@ -280,16 +280,19 @@ def descend(
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"descend(): steps must be a non-negative integer, got {steps!r}")
     name, cls, spec = _resolve(optimizer)
+    algorithm = getattr(cls, "spec", None)
+    # A rule for matrices only (Muon) moves the point as a 1 x d row.
+    matrix = algorithm is not None and algorithm.param_ndim == 2
     if spec is not None:
         family, needs_closure = spec.family, spec.needs_closure
         options = dict(spec.options)
     else:
         family = _family_of(cls, hyperparameters)
-        algorithm = getattr(cls, "spec", None)
         needs_closure = algorithm.needs_closure if algorithm is not None else _is_search(cls)
         options = {}
     options.update(hyperparameters)
-    options.setdefault("lr", surface.default_lr(name, family))
+    options.setdefault("lr", surface.default_lr(
+        name, family, algorithm.defaults["lr"] if algorithm is not None else 0.01))
 
     start = surface.start if start is None else start
     start_array = np.array(start, dtype=dtype).reshape(-1)
@@ -298,8 +301,12 @@ def descend(
             f"descend(): surface {surface.name!r} needs a start point of {surface.dim} "
             f"coordinate(s), got {list(np.ravel(start))}"
         )
-    point = Parameter(start_array.copy())
+    point = Parameter(start_array.reshape(1, -1) if matrix else start_array.copy())
     opt = cls([point], **options)
+
+    def loss_at_point() -> Any:
+        return surface.loss(point.reshape(surface.dim) if matrix else point)
+
     scheduler = schedule(opt) if schedule is not None else None
 
     evaluations = 0
@@ -308,12 +315,12 @@ def descend(
         nonlocal evaluations
         evaluations += 1
         opt.zero_grad()
-        loss = surface.loss(point)
+        loss = loss_at_point()
         if loss.requires_grad:
             loss.backward()
         return loss
 
-    points = [point.data.copy()]
+    points = [point.data.reshape(-1).copy()]
     states: list[dict[str, np.ndarray]] = [_state_arrays(opt, point)]
     losses: list[float] = []
     grads: list[np.ndarray] = []
@@ -325,10 +332,10 @@ def descend(
     with np.errstate(over="ignore", invalid="ignore"):
         for k in range(steps + 1):
             opt.zero_grad()
-            loss = surface.loss(point)
+            loss = loss_at_point()
             loss.backward()
             losses.append(float(loss.item()))
-            grads.append(point.grad.copy())
+            grads.append(point.grad.reshape(-1).copy())
             grad_norms.append(float(np.linalg.norm(grads[-1])))
             if not (math.isfinite(losses[-1]) and math.isfinite(grad_norms[-1])):
                 diverged = True
@@ -343,7 +350,7 @@ def descend(
                 opt.step()
             if scheduler is not None:
                 scheduler.step()
-            points.append(point.data.copy())
+            points.append(point.data.reshape(-1).copy())
             states.append(_state_arrays(opt, point))
             counts.append(evaluations)
     return Path(
@@ -368,7 +375,7 @@ def _state_arrays(opt: Any, point: Parameter) -> dict[str, np.ndarray]:
     state = opt.state.get(point)
     if state is None or not hasattr(state, "_asdict"):
         return {}
-    return {name: np.array(value, copy=True) for name, value in state._asdict().items()
+    return {name: value.reshape(-1).copy() for name, value in state._asdict().items()
             if isinstance(value, np.ndarray) and value.shape == point.data.shape}
 
 

@@ -128,13 +128,15 @@ class Surface:
             values = self.f(*(Tensor(c) for c in coords)).data
         return (*coords, values)
 
-    def default_lr(self, optimizer: str, family: str | None = None) -> float:
+    def default_lr(self, optimizer: str, family: str | None = None,
+                   fallback: float = 0.01) -> float:
         """The learning rate this surface suggests for an optimizer: by its name ("rmsprop") if
-        the surface lists it, else by its family ("adaptive"; see the class doc)."""
+        the surface lists it, else by its family ("adaptive"; see the class doc), else
+        `fallback` (the optimizer's own default, for a family no surface knows)."""
         if optimizer in self.lr:
             return self.lr[optimizer]
         family = optimizer if family is None else family
-        return self.lr.get(family, _DEFAULT_LR.get(family, 0.01))
+        return self.lr.get(family, _DEFAULT_LR.get(family, fallback))
 
     # ------------------------------------------------------------- minima
     @cached_property

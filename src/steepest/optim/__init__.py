@@ -14,6 +14,7 @@ from typing import Any
 
 from steepest.optim import rules
 from steepest.optim.executors import Executor, SerialExecutor, ThreadedExecutor, Update
+from steepest.optim.multi import MultiOptimizer
 from steepest.optim.optimizer import Optimizer
 from steepest.optim.registry import OPTIMIZERS, SCHEDULES, make_optimizer, make_scheduler
 from steepest.optim.search import RandomSearch
@@ -25,7 +26,8 @@ for _spec in all_specs():
 del _spec
 
 __all__ = [
-    "OPTIMIZERS", "SCHEDULES", "Executor", "Optimizer", "OptimizerSpec", "RandomSearch",
+    "OPTIMIZERS", "SCHEDULES", "Executor", "MultiOptimizer", "Optimizer", "OptimizerSpec",
+    "RandomSearch",
     "SerialExecutor", "ThreadedExecutor", "Update", "all_specs", "get_spec", "lr_scheduler",
     "make_optimizer", "make_scheduler", "optimizer_table", "rules",
     *(spec.name for spec in all_specs()),

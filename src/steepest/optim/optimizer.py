@@ -68,6 +68,7 @@ class Optimizer:
         self.state: dict[Tensor, Any] = {}
         self.param_groups: list[dict[str, Any]] = []
         self._delta_buffers: dict[Tensor, np.ndarray] = {}
+        self._train_points: dict[Tensor, np.ndarray] = {}  # see _swap
         self._executor: Executor = SerialExecutor()
         if executor is not None:
             self.executor = executor
@@ -306,10 +307,13 @@ class Optimizer:
         self._swap(to_train=False)
 
     def _swap(self, *, to_train: bool) -> None:
+        """Move between the two points. eval() keeps the training point's exact values and
+        train() puts them back if the parameters are still where eval() left them (checked
+        bit for bit), so evaluating, or saving and resuming, never perturbs training by
+        rounding; otherwise (new weights loaded, say) train() computes the point."""
         swap = self.spec.swap if self.spec is not None else None
         if swap is None:
             return
-        move = swap.to_train if to_train else swap.to_eval
         with no_grad():
             for group in self.param_groups:
                 if group["train_mode"] == to_train:
@@ -317,8 +321,20 @@ class Optimizer:
                 options = self._rule_options(group)
                 for param in group["params"]:
                     state = self.state.get(param)
-                    if state is not None:
-                        move(param.data, state, **options)
+                    if state is None:
+                        continue
+                    if not to_train:
+                        self._train_points[param] = param.data.copy()
+                        swap.to_eval(param.data, state, **options)
+                        continue
+                    kept = self._train_points.pop(param, None)
+                    if kept is not None:
+                        moved = kept.copy()
+                        swap.to_eval(moved, state, **options)
+                        if np.array_equal(moved, param.data):
+                            param.data[...] = kept
+                            continue
+                    swap.to_train(param.data, state, **options)
                 group["train_mode"] = to_train
 
     # ------------------------------------------------------------------ state dicts
@@ -343,7 +359,11 @@ class Optimizer:
                         field: _snapshot(value)
                         for field, value in self.state[param]._asdict().items()
                     }
-        return {"state": state, "param_groups": groups, **self._extra_state()}
+        extra = self._extra_state()
+        if self._train_points:
+            extra["train_points"] = {index[id(p)]: value.copy()
+                                     for p, value in self._train_points.items()}
+        return {"state": state, "param_groups": groups, **extra}
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Restore options and state saved by `state_dict()` (of this class, or PyTorch's).
@@ -384,9 +404,18 @@ class Optimizer:
             self._check_options(restored)
             restored["params"] = group["params"]
             new_groups.append(restored)
+        train_points = {}
+        for key, value in dict(state_dict.get("train_points") or {}).items():
+            name, param, _ = by_id[int(key)]
+            array = _to_numpy(value)
+            if array.shape != param.data.shape:
+                raise ValueError(f"{where}: the training point of parameter {name} has shape "
+                                 f"{array.shape} but the parameter has {param.data.shape}")
+            train_points[param] = array.astype(param.data.dtype, copy=True)
         self._load_extra_state(state_dict)
         self.state = new_state
         self.param_groups = new_groups
+        self._train_points = train_points
 
     def _match_saved_ids(self, saved_groups: list,
                          where: str) -> dict[int, tuple[str, Tensor, dict]]:

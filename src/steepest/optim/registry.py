@@ -78,6 +78,8 @@ def make_optimizer(name: str, params: Any, *, lr: float, weight_decay: float | N
     `param_groups_by_lr` or `nn.utils.param_groups_weight_decay`).
     weight_decay: None keeps the class's default (PyTorch's: 0, except AdamW's 1e-2).
     options: the class's other keyword arguments (momentum=0.8, betas=(0.9, 0.99), ...).
+    A spec that takes only some parameters (Muon: matrices) gets those, and its fallback
+    (AdamW, with the same lr and weight_decay) the others: one `MultiOptimizer`.
     """
     from steepest.nn.module import Module
     from steepest.optim.spec import find_preset
@@ -94,7 +96,35 @@ def make_optimizer(name: str, params: Any, *, lr: float, weight_decay: float | N
         if not params:
             raise ValueError(f"make_optimizer({key!r}): the model has no trainable parameters "
                              f"(all frozen?); unfreeze some first")
+    if spec.param_ndim is not None and spec.fallback is not None:
+        params = list(params)
+        if params and not isinstance(params[0], dict):
+            return _with_fallback(spec, key, params, lr, weight_decay, kwargs)
     return cls(params, lr=lr, **kwargs)
+
+
+def _with_fallback(spec: Any, key: str, params: list, lr: float, weight_decay: float | None,
+                   kwargs: dict[str, Any]) -> Any:
+    """The spec's optimizer over the parameters it takes (param_ndim dimensions) and its
+    fallback's over the others, as one MultiOptimizer (Muon with AdamW)."""
+    from steepest.optim.multi import MultiOptimizer
+    from steepest.optim.spec import find_preset
+
+    def ndim(item: Any) -> int:
+        return (item[1] if isinstance(item, tuple) else item).data.ndim
+
+    mine = [p for p in params if ndim(p) == spec.param_ndim]
+    others = [p for p in params if ndim(p) != spec.param_ndim]
+    if not mine:
+        raise ValueError(f"make_optimizer({key!r}): {spec.name} takes {spec.param_ndim}-D "
+                         f"parameters and the model has none; choose another optimizer")
+    main = spec.optimizer_class(mine, lr=lr, **kwargs)
+    if not others:
+        return main
+    fallback, preset = find_preset(spec.fallback)
+    extra = {} if weight_decay is None else {"weight_decay": weight_decay}
+    return MultiOptimizer([main, fallback.optimizer_class(others, lr=lr, **preset.options,
+                                                          **extra)])
 
 
 # ---------------------------------------------------------------------------- schedules

@@ -52,7 +52,7 @@ def lerp_(start: np.ndarray, end: np.ndarray, weight: float, scratch: np.ndarray
 
     PyTorch switches to end − (end − start)·(1 − weight) for |weight| ≥ 0.5 (better rounding
     near weight = 1); doing the same keeps float32 runs bit-for-bit close to PyTorch's.
-    `scratch` may be `start` itself only when it is not needed again (it is overwritten).
+    `scratch` (overwritten) must be a third array, neither `start` nor `end`.
     """
     np.subtract(end, start, out=scratch)
     if abs(weight) < 0.5:
