@@ -297,6 +297,9 @@ def animate_race(paths: Sequence[Path], out: str | PathLike, *, frames: int = 30
 def _colours(count: int) -> list[Any]:
     from matplotlib import colormaps
 
+    if count > 10:  # every optimizer compared has a colour of its own
+        cmap = colormaps["tab20"]
+        return [cmap(i % 20) for i in range(count)]
     cmap = colormaps["tab10"]
     return [cmap(i % 10) for i in range(count)]
 
@@ -345,10 +348,17 @@ def plot_compare(result: CompareResult, out: Any = None, *, title: str | None = 
     axes[1, 1].set(xlabel="learning rate", ylabel="final validation accuracy",
                    title=f"Learning-rate grid (seed {result.seeds[0]}; ★ chosen)",
                    xscale="log")
+    # Many optimizers: one legend beside the panels instead of one in each, which would hide
+    # the curves.
+    shared = len(result.optimizers) > 8
     for ax in axes.flat:
         ax.grid(True, alpha=0.3)
-        if ax.get_legend_handles_labels()[0]:
+        if not shared and ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8)
+    if shared:
+        handles, labels = axes[1, 0].get_legend_handles_labels()
+        figure.set_size_inches(14.5, 8.0)
+        figure.legend(handles, labels, loc="outside right upper", fontsize=8)
     if title is not None:
         figure.suptitle(title)
     _save(figure, out)
