@@ -209,3 +209,31 @@ def steepest_tensor(shape):
     import steepest
 
     return steepest.Tensor(np.zeros(shape), requires_grad=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("spec", [s for s in all_specs() if not s.needs_closure],
+                         ids=lambda s: s.name)
+def test_every_rule_keeps_the_contract(spec, dtype):
+    """Every rule, with its defaults: state arrays updated in place and handed back, `out`
+    receives delta, grad and param untouched, the dtype kept, the same numbers as out=None."""
+    rng = np.random.default_rng(0)
+    param = rng.standard_normal((4, 3)).astype(dtype)
+    state, twin = spec.init_state(param), spec.init_state(param)
+    out = np.empty_like(param)
+    for _ in range(3):
+        grad = rng.standard_normal((4, 3)).astype(dtype)
+        grad_copy, param_copy = grad.copy(), param.copy()
+        before = [id(a) for a in state if isinstance(a, np.ndarray)]
+        delta, new_state = spec.step(grad, state, param, out=out)
+        fresh, twin = spec.step(grad, twin, param)
+        assert delta is out and delta.dtype == dtype
+        np.testing.assert_array_equal(delta, fresh)
+        np.testing.assert_array_equal(grad, grad_copy)
+        np.testing.assert_array_equal(param, param_copy)
+        assert type(new_state) is spec.state
+        after = [id(a) for a in new_state if isinstance(a, np.ndarray)]
+        assert after[:len(before)] == before
+        assert all(a.dtype == dtype for a in new_state if isinstance(a, np.ndarray))
+        state = new_state
+        param += delta

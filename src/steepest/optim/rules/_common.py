@@ -73,6 +73,13 @@ def lerp(start: np.ndarray, end: np.ndarray, weight: float, out: np.ndarray) -> 
     return np.subtract(end, out, out=out)
 
 
+def ema_(avg: np.ndarray, value: np.ndarray, decay: float, scratch: np.ndarray) -> None:
+    """avg ← decay·avg + (1 − decay)·value, in place (optax's update_moment)."""
+    avg *= decay
+    np.multiply(value, 1.0 - decay, out=scratch)
+    avg += scratch
+
+
 def ema_square_(avg: np.ndarray, grad: np.ndarray, decay: float, scratch: np.ndarray) -> None:
     """avg ← decay·avg + (1 − decay)·g², in place (PyTorch: mul_(decay).addcmul_(g, g, 1-decay))."""
     avg *= decay

@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from steepest.optim.rules._common import buffer, check_grad, lr_option
+from steepest.optim.rules._common import buffer, check_grad, ema_, lr_option
 from steepest.optim.spec import OptimizerSpec, Option, betas, flag, number
 
 __all__ = ["ADABELIEF_SPEC", "AdaBeliefState", "adabelief_init", "adabelief_update"]
@@ -44,8 +44,7 @@ def adabelief_update(grad: np.ndarray, state: AdaBeliefState, param: np.ndarray,
     step = state.step + 1
     delta = buffer(out, param)
     exp_avg, exp_avg_var = state.exp_avg, state.exp_avg_var
-    exp_avg *= beta1
-    exp_avg += (1.0 - beta1) * grad
+    ema_(exp_avg, grad, beta1, delta)
     np.subtract(grad, exp_avg, out=delta)
     np.square(delta, out=delta)
     exp_avg_var *= beta2

@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from steepest.optim.rules._common import buffer, check_grad, lr_option
+from steepest.optim.rules._common import buffer, check_grad, ema_, ema_square_, lr_option
 from steepest.optim.spec import OptimizerSpec, Option, betas, number
 
 __all__ = ["LAMB_SPEC", "LAMBState", "lamb_init", "lamb_update", "trust_ratio"]
@@ -53,10 +53,8 @@ def lamb_update(grad: np.ndarray, state: LAMBState, param: np.ndarray, *, lr: fl
     step = state.step + 1
     delta = buffer(out, param)
     exp_avg, exp_avg_sq = state.exp_avg, state.exp_avg_sq
-    exp_avg *= beta1
-    exp_avg += (1.0 - beta1) * grad
-    exp_avg_sq *= beta2
-    exp_avg_sq += (1.0 - beta2) * grad * grad
+    ema_(exp_avg, grad, beta1, delta)
+    ema_square_(exp_avg_sq, grad, beta2, delta)
     np.divide(exp_avg_sq, 1.0 - beta2**step, out=delta)
     np.sqrt(delta, out=delta)
     delta += float(eps)

@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from steepest.optim.rules._common import buffer, check_grad, lr_option
+from steepest.optim.rules._common import buffer, check_grad, ema_, lr_option
 from steepest.optim.spec import OptimizerSpec, Option, betas, number
 
 __all__ = ["LION_SPEC", "LionState", "lion_init", "lion_update"]
@@ -46,8 +46,7 @@ def lion_update(grad: np.ndarray, state: LionState, param: np.ndarray, *, lr: fl
     if weight_decay != 0.0:
         delta += float(weight_decay) * param
     delta *= -float(lr)
-    exp_avg *= beta2
-    exp_avg += (1.0 - beta2) * grad
+    ema_(exp_avg, grad, beta2, np.empty_like(exp_avg))  # delta is taken: a scratch of its own
     return delta, LionState(exp_avg)
 
 

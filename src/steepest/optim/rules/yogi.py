@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from steepest.optim.rules._common import buffer, check_grad, lr_option
+from steepest.optim.rules._common import buffer, check_grad, ema_, lr_option
 from steepest.optim.spec import OptimizerSpec, Option, betas, number
 
 __all__ = ["YOGI_SPEC", "YogiState", "yogi_init", "yogi_update"]
@@ -43,8 +43,7 @@ def yogi_update(grad: np.ndarray, state: YogiState, param: np.ndarray, *, lr: fl
     step = state.step + 1
     delta = buffer(out, param)
     exp_avg, exp_avg_sq = state.exp_avg, state.exp_avg_sq
-    exp_avg *= beta1
-    exp_avg += (1.0 - beta1) * grad
+    ema_(exp_avg, grad, beta1, delta)
     square = np.square(grad)
     np.subtract(exp_avg_sq, square, out=delta)
     np.sign(delta, out=delta)
