@@ -230,16 +230,19 @@ def parse_option(optimizer: str, key: str, text: str) -> Any:
         if default is None:
             if word.lower() == "none":
                 return None
-            try:
-                return float(word)
-            except ValueError:
-                return word
+            for kind in (int, float):  # LBFGS's max_eval is an int, Muon's adjust_lr_fn a word
+                try:
+                    return kind(word)
+                except ValueError:
+                    pass
+            return word
         if isinstance(default, (bool, np.bool_)):
             if word.lower() not in ("true", "false"):
                 raise ValueError
             return word.lower() == "true"
-        if isinstance(default, tuple):
-            parts = tuple(float(part) for part in word.split(","))
+        if isinstance(default, tuple):  # Adafactor's eps is (None or a number, a number)
+            parts = tuple(None if part.strip().lower() == "none" else float(part)
+                          for part in word.split(","))
             if len(parts) != len(default):
                 raise ValueError
             return parts
