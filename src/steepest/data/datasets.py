@@ -10,6 +10,7 @@ import csv
 import gzip
 import math
 import os
+import struct
 import tempfile
 import warnings
 import zipfile
@@ -501,7 +502,9 @@ def _check_npz_members(path: Path, keys: tuple[str, ...]) -> None:
                                     f"or crafted file")
                 needed += nbytes + math.prod(shape) * 8  # read, then converted
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError,
-            zlib.error) as error:
+            zlib.error, NotImplementedError, RuntimeError, struct.error) as error:
+        # What zipfile and numpy's .npy reader raise for a damaged or unusual archive
+        # (encrypted members, unknown compression, a bad header).
         if isinstance(error, DataError):
             raise
         raise DataError(f"{path}: not a readable .npz file ({error}); save plain arrays with "
@@ -550,7 +553,7 @@ def _is_number(text: str) -> bool:
 
 def _csv_layout(path: Path) -> tuple[list[str] | None, int, int | None, list[int]]:
     """(header or None, number of columns, split column or None, value columns)."""
-    with open(path, newline="") as handle:
+    with open(path, newline="", encoding="utf-8") as handle:
         first = next((row for row in csv.reader(handle)
                       if row and any(cell.strip() for cell in row)), None)
     if first is None:
@@ -585,7 +588,7 @@ def _csv_fast(path: Path, header, width, split_column, value_columns):
 def _csv_careful(path: Path, header, width, split_column, value_columns):
     """Row by row, naming the line of the first problem."""
     rows, lines = [], []
-    with open(path, newline="") as handle:
+    with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
         for row in reader:
             if row and any(cell.strip() for cell in row):
@@ -612,6 +615,14 @@ def _csv_careful(path: Path, header, width, split_column, value_columns):
 
 
 def _load_csv(path: Path, test_fraction: float, seed: int, dtype, task: str) -> Split:
+    try:
+        return _parse_csv(path, test_fraction, seed, dtype, task)
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise DataError(f"{path}: not a readable CSV file ({error}); save it as UTF-8 text, "
+                        f"one sample per row") from None
+
+
+def _parse_csv(path: Path, test_fraction: float, seed: int, dtype, task: str) -> Split:
     header, width, split_column, value_columns = _csv_layout(path)
     lines = None
     try:

@@ -13,6 +13,7 @@ what makes a resumed run repeat the uninterrupted one exactly.
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -254,7 +255,7 @@ class Trainer:
 
     def load_checkpoint(self, path: str | Path) -> None:
         """Restore everything `save_checkpoint` wrote, to continue the run exactly."""
-        from steepest.io import load_checkpoint, restore_rng_state
+        from steepest.io import CheckpointError, load_checkpoint, restore_rng_state
         from steepest.train.checks import check_training_state
 
         checkpoint = load_checkpoint(path)
@@ -263,9 +264,45 @@ class Trainer:
         check_training_state(checkpoint, extra, len(self._loader), self.task.zero_sums())
         saved_seed, seed = extra.get("loader_seed"), getattr(self._loader, "seed", None)
         if saved_seed is not None and seed is not None and saved_seed != seed:
-            raise ValueError(f"{path}: the checkpoint was written with data seed {saved_seed}, "
-                             f"this run uses {seed}; resume with the same --seed")
-        checkpoint.restore(self.model, self.optimizer, self.scheduler)
+            raise CheckpointError(f"{path}: the checkpoint was written with data seed "
+                                  f"{saved_seed}, this run uses {seed}; resume with the same "
+                                  f"--seed")
+        if self.ema is not None and extra.get("ema") is None:
+            raise CheckpointError(f"{path}: the checkpoint has no EMA of the weights; resume "
+                                  f"without --ema, or start a new run")
+        saved_callbacks = dict(extra.get("callbacks") or {})
+        # The parts whose own load_state_dict checks them: callbacks and the EMA first (their
+        # earlier states kept), then model, optimizer and schedule (which undo themselves). If
+        # any does not fit, all are put back: a failed resume changes nothing.
+        kept = [(callback, copy.deepcopy(callback.state_dict()))
+                for _, callback in self._callback_keys()]
+        if self.ema is not None:
+            kept.append((self.ema, copy.deepcopy(self.ema.state_dict())))
+        stage = "model"
+        try:
+            for key, callback in self._callback_keys():
+                if key in saved_callbacks:
+                    stage = f"callback {key}"
+                    callback.load_state_dict(saved_callbacks.pop(key))
+                elif callback.state_dict():
+                    self.log(f"resume: {path} has no state for callback {key}; it starts "
+                             f"afresh")
+            if self.ema is not None:
+                stage = "EMA"
+                self.ema.load_state_dict(extra["ema"])
+            stage = "model"
+            checkpoint.restore(self.model, self.optimizer, self.scheduler)
+        except (CheckpointError, KeyError, ValueError, TypeError, IndexError,
+                AttributeError) as error:
+            for thing, state in kept:
+                with contextlib.suppress(Exception):
+                    thing.load_state_dict(state)
+            if isinstance(error, CheckpointError):
+                raise
+            raise CheckpointError(f"{path}: the saved state of the {stage} does not fit: "
+                                  f"{error}") from error
+        for key in saved_callbacks:
+            self.log(f"resume: the state of callback {key} in {path} is not used by this run")
         self.epoch, self.step, self.batch = checkpoint.epoch, checkpoint.step, extra["batch"]
         self._epoch_sums = {**self._zero_sums(), **extra["epoch_sums"]}
         self.history.load_state_dict(extra["history"])
@@ -274,19 +311,6 @@ class Trainer:
             self.history.epoch.pop()
             for values in self.history.history.values():
                 values.pop()
-        saved_callbacks = dict(extra.get("callbacks", {}))
-        for key, callback in self._callback_keys():
-            if key in saved_callbacks:
-                callback.load_state_dict(saved_callbacks.pop(key))
-            elif callback.state_dict():
-                self.log(f"resume: {path} has no state for callback {key}; it starts afresh")
-        for key in saved_callbacks:
-            self.log(f"resume: the state of callback {key} in {path} is not used by this run")
-        if self.ema is not None:
-            if extra.get("ema") is None:
-                raise ValueError(f"{path}: the checkpoint has no EMA of the weights; resume "
-                                 f"without --ema, or start a new run")
-            self.ema.load_state_dict(extra["ema"])
         restore_rng_state(checkpoint.rng_states["default"])
         self.last_checkpoint = Path(path)
 
