@@ -62,6 +62,10 @@ def pretrain(data, out: Path) -> tuple[Path, float]:
 
     source = data.y < 5
     source_test = data.y_test < 5
+    # A new run never writes over another run's checkpoints: this example's own, from an
+    # earlier run, are removed first (on purpose, and only those).
+    for name in ("last.safetensors", "best.safetensors"):
+        (out / "pretrained" / name).unlink(missing_ok=True)
     st.manual_seed(0)
     model = models.mnist1d_cnn(num_classes=5)
     fit(model, (data.x[source], data.y[source]), optimizer="adam", lr=LR,
