@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import sys
 import tracemalloc
 from pathlib import Path
 
@@ -27,6 +28,9 @@ from steepest.io import (
 )
 from steepest.train import TrainingDiverged, fit, load_pretrained
 
+sys.path.insert(0, str(Path(__file__).resolve().parent / "fuzz"))
+from seeds import drop_key, edit_metadata, safetensors_bytes, set_key  # noqa: E402
+
 
 def model() -> nn.Module:
     st.manual_seed(0)
@@ -40,22 +44,9 @@ def checkpoint(path: Path) -> Path:
                            extra={"run_uuid": "0b3f0d9e-0000-4000-8000-000000000000"})
 
 
-def raw_safetensors(header: dict, data: bytes = b"") -> bytes:
-    text = json.dumps(header).encode()
-    return len(text).to_bytes(8, "little") + text + data
-
-
 def with_metadata(source: Path, target: Path, edit) -> Path:
-    """A copy of checkpoint `source` whose steepest metadata is `edit(header)` (a dict, or
-    a str written as it is), tensors unchanged."""
-    data = source.read_bytes()
-    length = int.from_bytes(data[:8], "little")
-    header = json.loads(data[8:8 + length])
-    steepest = json.loads(header["__metadata__"]["steepest"])
-    edited = edit(steepest)
-    header["__metadata__"]["steepest"] = edited if isinstance(edited, str) else json.dumps(
-        edited)
-    target.write_bytes(raw_safetensors(header, data[8 + length:]))
+    """A copy of checkpoint `source` whose steepest metadata is `edit(header)`."""
+    target.write_bytes(edit_metadata(source.read_bytes(), edit))
     return target
 
 
@@ -63,49 +54,35 @@ def deep(levels: int) -> str:
     return "[" * levels + "]" * levels
 
 
-def _set(key, value):
-    def edit(header):
-        header[key] = value
-        return header
-    return edit
-
-
-def _drop(key):
-    def edit(header):
-        del header[key]
-        return header
-    return edit
-
-
 MALFORMED = {
-    "epoch-abc": (_set("epoch", "abc"), "epoch must be an integer"),
-    "step-1e30": (_set("step", 1e30), "step must be an integer"),
-    "step-huge-int": (_set("step", 10**30), "step must be an integer"),
-    "step-negative": (_set("step", -1), "step must be an integer"),
-    "step-bool": (_set("step", True), "step must be an integer"),
-    "missing-step": (_drop("step"), "step missing"),
-    "missing-model": (_drop("model"), "model missing"),
-    "missing-version": (_drop("version"), "version missing"),
-    "version-string": (_set("version", "1"), "version must be a positive integer"),
-    "model-not-list": (_set("model", "0.weight"), "model must be a list"),
-    "model-names-a-missing-tensor": (_set("model", ["nope"]), "model tensor 'nope' is missing"),
-    "optimizer-list": (_set("optimizer", [1, 2]), "optimizer must be an object"),
-    "config-string": (_set("config", "lr=0.1"), "config must be an object"),
+    "epoch-abc": (set_key("epoch", "abc"), "epoch must be an integer"),
+    "step-1e30": (set_key("step", 1e30), "step must be an integer"),
+    "step-huge-int": (set_key("step", 10**30), "step must be an integer"),
+    "step-negative": (set_key("step", -1), "step must be an integer"),
+    "step-bool": (set_key("step", True), "step must be an integer"),
+    "missing-step": (drop_key("step"), "step missing"),
+    "missing-model": (drop_key("model"), "model missing"),
+    "missing-version": (drop_key("version"), "version missing"),
+    "version-string": (set_key("version", "1"), "version must be a positive integer"),
+    "model-not-list": (set_key("model", "0.weight"), "model must be a list"),
+    "model-names-a-missing-tensor": (set_key("model", ["nope"]), "model tensor 'nope' is missing"),
+    "optimizer-list": (set_key("optimizer", [1, 2]), "optimizer must be an object"),
+    "config-string": (set_key("config", "lr=0.1"), "config must be an object"),
     "config-deep": (lambda h: json.dumps(h)[:-1] + ',"x":' + deep(100_000) + "}",
                     "not valid JSON"),
-    "config-64-deep": (_set("config", {"x": json.loads(deep(80))}), "nested deeper than 64"),
-    "tensor-tag-missing": (_set("config", {"x": {"__tensor__": "nowhere"}}),
+    "config-64-deep": (set_key("config", {"x": json.loads(deep(80))}), "nested deeper than 64"),
+    "tensor-tag-missing": (set_key("config", {"x": {"__tensor__": "nowhere"}}),
                            "refers to tensor 'nowhere'"),
-    "tensor-tag-number": (_set("config", {"x": {"__tensor__": 5}}), "refers to tensor 5"),
-    "tuple-tag-number": (_set("config", {"x": {"__tuple__": 5}}), "not a list"),
-    "items-tag-bad": (_set("config", {"x": {"__items__": [[1, 2, 3]]}}),
+    "tensor-tag-number": (set_key("config", {"x": {"__tensor__": 5}}), "refers to tensor 5"),
+    "tuple-tag-number": (set_key("config", {"x": {"__tuple__": 5}}), "not a list"),
+    "items-tag-bad": (set_key("config", {"x": {"__items__": [[1, 2, 3]]}}),
                       "list of [key, value] pairs"),
-    "items-unhashable-key": (_set("config", {"x": {"__items__": [[{"a": 1}, 2]]}}),
+    "items-unhashable-key": (set_key("config", {"x": {"__items__": [[{"a": 1}, 2]]}}),
                              "cannot key a dict"),
-    "extra-uuid-number": (_set("extra", {"run_uuid": 7}), "extra.run_uuid is a int"),
+    "extra-uuid-number": (set_key("extra", {"run_uuid": 7}), "extra.run_uuid is a int"),
     "not-json": (lambda h: "{not json", "not valid JSON"),
     "not-an-object": (lambda h: "[1, 2]", "not a steepest checkpoint"),
-    "version-newer": (_set("version", 99), "newer than this steepest reads"),
+    "version-newer": (set_key("version", 99), "newer than this steepest reads"),
 }
 
 
@@ -149,7 +126,7 @@ def test_a_huge_file_with_a_small_header_is_not_read_whole(tmp_path):
 
     # A header that declares a 5 GB tensor in a small file: refused before any allocation.
     huge = tmp_path / "declares.safetensors"
-    huge.write_bytes(raw_safetensors(
+    huge.write_bytes(safetensors_bytes(
         {"w": {"dtype": "F32", "shape": [2**20, 1280], "data_offsets": [0, 5 * 2**30]}},
         b"\0" * 64))
     tracemalloc.start()

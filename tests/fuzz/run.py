@@ -99,17 +99,20 @@ def fuzz_all(seconds: int, memory_gb: float, state: Path) -> int:
         begin = time.monotonic()
         result = subprocess.run(
             [sys.executable, __file__, target, "--seconds", str(seconds), "--memory-gb",
-             str(memory_gb), "--state", str(state)], capture_output=True, text=True)
-        done = re.findall(r"Done (\d+) runs in (\d+) second", result.stderr)
-        coverage = re.findall(r"cov: (\d+) ft: (\d+) corp: (\d+)", result.stderr)
-        runs = done[-1][0] if done else "?"
+             str(memory_gb), "--state", str(state)], stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True)
+        output = result.stdout  # libFuzzer's lines and atheris's traceback, interleaved
+        done = re.findall(r"Done (\d+) runs in (\d+) second", output)
+        executed = re.findall(r"number_of_executed_units: (\d+)", output)
+        coverage = re.findall(r"cov: (\d+) ft: (\d+) corp: (\d+)", output)
+        runs = done[-1][0] if done else (executed[-1] if executed else "?")
         cov = coverage[-1] if coverage else ("?", "?", "?")
         status = "ok" if result.returncode == 0 else f"FINDING (exit {result.returncode})"
         if result.returncode != 0:
             failed.append(target)
-            text = result.stderr
-            start = text.rfind("=== Uncaught Python exception")
-            report = text[start:] if start >= 0 else text[-6000:]
+            start = max(output.rfind("=== Uncaught Python exception"),
+                        output.rfind("Traceback (most recent call last)"))
+            report = output[start:] if start >= 0 else output[-6000:]
             sys.stderr.write(f"\n===== {target} =====\n{report[:8000]}\n")
         rows.append((target, runs, cov[0], cov[2], f"{time.monotonic() - begin:.0f}s", status))
     print(f"{'target':12s} {'inputs':>9s} {'edges':>6s} {'corpus':>6s} {'time':>6s}  result")

@@ -6,6 +6,7 @@ elements, a zip bomb, a boolean lr, ...). Made by code, so nothing binary lives 
 
 from __future__ import annotations
 
+import base64
 import gzip
 import io
 import json
@@ -16,7 +17,8 @@ import zipfile
 import numpy as np
 
 
-def _safetensors(header: dict, data: bytes = b"") -> bytes:
+def safetensors_bytes(header: dict, data: bytes = b"") -> bytes:
+    """A safetensors file from its header (a dict) and data."""
     text = json.dumps(header).encode()
     return len(text).to_bytes(8, "little") + text + data
 
@@ -41,24 +43,26 @@ def _trainer_checkpoint() -> bytes:
         return (Path(folder) / "last.safetensors").read_bytes()
 
 
-def _edit_metadata(data: bytes, edit) -> bytes:
+def edit_metadata(data: bytes, edit) -> bytes:
+    """Checkpoint bytes whose steepest metadata is edit(header) (a dict, or a str written as
+    it is), tensors unchanged."""
     length = int.from_bytes(data[:8], "little")
     header = json.loads(data[8:8 + length])
     steepest = json.loads(header["__metadata__"]["steepest"])
     edited = edit(steepest)
     header["__metadata__"]["steepest"] = edited if isinstance(edited, str) else json.dumps(
         edited)
-    return _safetensors(header, data[8 + length:])
+    return safetensors_bytes(header, data[8 + length:])
 
 
-def _set(key, value):
+def set_key(key, value):
     def edit(header):
         header[key] = value
         return header
     return edit
 
 
-def _drop(key):
+def drop_key(key):
     def edit(header):
         header.pop(key, None)
         return header
@@ -77,19 +81,21 @@ def checkpoint_seeds() -> dict[str, bytes]:
     deep = "[" * 100_000 + "]" * 100_000
     seeds = {
         "good": good,
-        "step-1e30": _edit_metadata(good, _set("step", 1e30)),
-        "epoch-abc": _edit_metadata(good, _set("epoch", "abc")),
-        "missing-model": _edit_metadata(good, _drop("model")),
-        "missing-step": _edit_metadata(good, _drop("step")),
-        "deep-config": _edit_metadata(good, lambda h: json.dumps(h)[:-1] + ',"x":' + deep + "}"),
-        "optimizer-list": _edit_metadata(good, _set("optimizer", [1])),
-        "batch-string": _edit_metadata(good, _extra("batch", "two")),
-        "history-bad": _edit_metadata(good, _extra("history", {"loss": 3})),
-        "dangling-tensor": _edit_metadata(good, _set("config", {"x": {"__tensor__": "no"}})),
-        "rng-bad": _edit_metadata(good, _set("rng_states", {"default": {"state": 1}})),
-        "plain-weights": _safetensors(
+        "step-1e30": edit_metadata(good, set_key("step", 1e30)),
+        "epoch-abc": edit_metadata(good, set_key("epoch", "abc")),
+        "missing-model": edit_metadata(good, drop_key("model")),
+        "missing-step": edit_metadata(good, drop_key("step")),
+        "deep-config": edit_metadata(good, lambda h: json.dumps(h)[:-1] + ',"x":' + deep + "}"),
+        "optimizer-list": edit_metadata(good, set_key("optimizer", [1])),
+        "batch-string": edit_metadata(good, _extra("batch", "two")),
+        "history-bad": edit_metadata(good, _extra("history", {"loss": 3})),
+        "dangling-tensor": edit_metadata(good, set_key("config", {"x": {"__tensor__": "no"}})),
+        "rng-bad": edit_metadata(good, set_key("rng_states", {"default": {"state": 1}})),
+        # Found by fuzzing: a callback state without its keys (KeyError on resume).
+        "callback-state-empty": edit_metadata(good, _extra("callbacks", {"EarlyStopping": {}})),
+        "plain-weights": safetensors_bytes(
             {"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}, bytes(8)),
-        "huge-declared": _safetensors(
+        "huge-declared": safetensors_bytes(
             {"w": {"dtype": "F32", "shape": [2**20, 1280], "data_offsets": [0, 5 * 2**30]}},
             bytes(16)),
         "torch-zip": _zip({"archive/data.pkl": pickle.dumps({"w": 1}, protocol=2)}),
@@ -155,6 +161,32 @@ def _npy_header(shape: tuple[int, ...], dtype: str = "<f8") -> bytes:
     return buffer.getvalue()
 
 
+# Found by `make fuzz`: a member whose .npy header numpy's tokenizer cannot parse
+# (tokenize.TokenError, not a ValueError).
+_NPZ_TOKEN_ERROR = (
+    "UEsDBC0AAAAAAAAAIQAVDEED//////////8FABQAeC5ucHkBABAA4AAAAAAAAADgAAAAAAAAAJNOVU1QWQEAdgB7"
+    "J2Rlc2NyJzogJzxmNCcsICdmb3J0cmFuX29yZGVyJzogRmFsc2UsICdzaGFwZSc6ICg4LCAzKSwgfSAgICAgICAg"
+    "ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAKbL8APn9GB7698iM/39XW"
+    "PaEhCb/9Irk+eemmP+Zzcj/+JzS/Vfmhv+qOH79uRSk9Ts0UwOwKYL4Dep+/4HU7v49UC78Y8qG+PcHSPhRxhT+X"
+    "ngO+RuiuPzNKKr8h+bM+UEsDBC0AAAAAAAAAIQCllA+5//////////8FABQAeS5ucHkBABAAwAAAAAAAAADAAAAA"
+    "AAAAAJNOVU1QWQEAdgB7J2Rlc2NyJzogJzxpOCcsICdmb3J0cmFuX29yZGVyJzogRmFsc2UsICdzaGFwZSc6ICg4"
+    "LCksIH0gICAgBQAUAHgubnB5AQAQAOAAAAAAAAAA4AAAAAAAAACTTlVNUFkBAHYAeydkZXNjcic6ICc8ZjQnLCAn"
+    "Zm8AAAAAAAABAAAAAAAAAAAQpdToAAAAAQAAAAAAAAABAAAAAAAAAAIAAAAAAAAAAgAAAAAAAAACAAAAAAAAAFBL"
+    "AQItAy0AAAAAAAAAIQAVDEED4AAAAOAAAAAFAAAAAAAAAAAAAACAAQAAAAB4Lm5weVBLAQItAy0AAAAAAAAAFAB4"
+    "Lm5weQEAEADgAAAFAAAAAAAAAAAAAACAARcBAAB5Lm5weVBLBQYAAAAAAgACAGYAAAAOAgAAAAA="
+)
+
+
+def _encrypted(archive: bytes) -> bytes:
+    """The archive with its first member flagged as strongly encrypted (bit 6): zipfile raises
+    NotImplementedError (found by fuzzing)."""
+    data = bytearray(archive)
+    local, central = data.index(b"PK\x03\x04"), data.index(b"PK\x01\x02")
+    data[local + 6] |= 0x41
+    data[central + 8] |= 0x41
+    return bytes(data)
+
+
 def npz_seeds() -> dict[str, bytes]:
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(8, 3)).astype(np.float32), rng.integers(0, 3, 8)
@@ -176,6 +208,8 @@ def npz_seeds() -> dict[str, bytes]:
         "object-array": _zip({"x.npy": _npy_header((2,), "|O") + pickle.dumps([1, 2]),
                               "y.npy": _npy(y)}),
         "not-a-zip": b"PK\x03\x04" + bytes(40),
+        "encrypted-member": _encrypted(_npz(x=x, y=y)),
+        "npy-header-token-error": base64.b64decode("".join(_NPZ_TOKEN_ERROR)),
         "one-array": _npy(x),
     }
 

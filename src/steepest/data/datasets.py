@@ -12,6 +12,7 @@ import math
 import os
 import struct
 import tempfile
+import tokenize
 import warnings
 import zipfile
 import zlib
@@ -502,9 +503,10 @@ def _check_npz_members(path: Path, keys: tuple[str, ...]) -> None:
                                     f"or crafted file")
                 needed += nbytes + math.prod(shape) * 8  # read, then converted
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError,
-            zlib.error, NotImplementedError, RuntimeError, struct.error) as error:
+            zlib.error, NotImplementedError, RuntimeError, struct.error, SyntaxError,
+            tokenize.TokenError) as error:
         # What zipfile and numpy's .npy reader raise for a damaged or unusual archive
-        # (encrypted members, unknown compression, a bad header).
+        # (encrypted members, unknown compression, a header numpy cannot parse).
         if isinstance(error, DataError):
             raise
         raise DataError(f"{path}: not a readable .npz file ({error}); save plain arrays with "
