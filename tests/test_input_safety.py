@@ -256,13 +256,38 @@ def test_config_data_and_resume_say_what_a_path_is(tmp_path, kind):
         assert_one_line(result, what)
 
 
+def gzip_of_zeros(head: bytes, zeros: int) -> bytes:
+    """A gzip file of `head` then `zeros` zero bytes, built without compressing them all: a
+    deflate block of 16 MB of zeros, flushed to stand alone, repeated (about 16 kB each)."""
+    import zlib
+
+    block = 1 << 24
+    assert zeros % block == 0
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    start = compressor.compress(head) + compressor.flush(zlib.Z_FULL_FLUSH)
+    repeated = compressor.compress(bytes(block)) + compressor.flush(zlib.Z_FULL_FLUSH)
+    crc = zlib.crc32(head)
+    zero_block = bytes(block)
+    for _ in range(zeros // block):
+        crc = zlib.crc32(zero_block, crc)
+    body = start + repeated * (zeros // block) + compressor.flush()
+    size = (len(head) + zeros) & 0xFFFFFFFF
+    return (b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff" + body
+            + struct.pack("<II", crc, size))
+
+
 def test_a_gzip_bomb_idx_is_one_line(tmp_path):
-    """An IDX header declaring 2^32 x 2^32 images, gzipped: refused from the header."""
-    with gzip.open(tmp_path / "train-images-idx3-ubyte.gz", "wb") as handle:
-        handle.write(bytes([0, 0, 0x08, 3]) + struct.pack(">III", 2**31, 2**16, 2**16))
+    """1 GB of images in 1 MB of gzip, for a process allowed 1 GB: refused from the header,
+    before a byte is inflated."""
+    head = bytes([0, 0, 0x08, 3]) + struct.pack(">III", 2**14, 2**8, 2**8)
+    bomb = gzip_of_zeros(head, 2**30)
+    assert len(bomb) < 2 * 2**20
+    assert gzip.decompress(gzip_of_zeros(head, 2**24))[:16] == head  # a valid gzip file
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(bomb)
     for name, array in (("t10k-images-idx3-ubyte", np.zeros((2, 4, 4), np.uint8)),
                         ("train-labels-idx1-ubyte", np.zeros(2, np.uint8)),
                         ("t10k-labels-idx1-ubyte", np.zeros(2, np.uint8))):
         idx(tmp_path / name, array)
-    assert_one_line(train(tmp_path, "--data", "mnist", "--data-dir", "."),
-                    "train-images-idx3-ubyte.gz")
+    result = steepest("train", "--db", "runs.db", "--data", "mnist", "--data-dir", ".",
+                      "--no-progress", cwd=tmp_path, memory=1 << 30)
+    assert_one_line(result, "train-images-idx3-ubyte.gz", "memory")

@@ -291,8 +291,8 @@ def _delete(store: Any, args: argparse.Namespace) -> int:
     if not args.yes:
         if not sys.stdin or not sys.stdin.readable():
             raise UsageError("runs delete: nothing to ask on; add --yes to delete without asking")
-        what = f"{len(records)} run{'s' if len(records) > 1 else ''}"
-        print(f"delete {what} and their metrics from {store.path}? [y/N] ", end="", flush=True)
+        what = (f"{len(records)} runs and their" if len(records) > 1 else "this run and its")
+        print(f"delete {what} metrics from {store.path}? [y/N] ", end="", flush=True)
         answer = sys.stdin.readline()
         if not answer:
             print()
@@ -304,7 +304,8 @@ def _delete(store: Any, args: argparse.Namespace) -> int:
     with RunStore(store.path) as writable:  # the one command here that writes
         deleted = writable.delete_runs(ids)
     files = [c.path for r in records for c in r.checkpoints]
-    print(f"deleted runs {', '.join(f'#{i}' for i in deleted)} from {store.path}"
+    print(f"deleted run{'s' if len(deleted) > 1 else ''} {', '.join(f'#{i}' for i in deleted)} "
+          f"from {store.path}"
           + ("; their checkpoint files are left in place" if files else ""))
     return 0
 
