@@ -134,3 +134,41 @@ def test_the_library_leaves_signal_handlers_alone(signum):
     before = signal.getsignal(signum)
     assert main(["runs", "list", "--db", "/nonexistent/x.db"]) == 2
     assert signal.getsignal(signum) is before
+
+
+def test_an_interrupt_right_after_a_checkpoint_loses_no_step(tmp_path, monkeypatch):
+    """Ctrl-C arriving just after a callback wrote the checkpoint of step 10, before the step
+    was logged: the resumed run's record still holds every step, once."""
+    from steepest import nn
+    from steepest.data import load_mnist1d
+    from steepest.train import Trainer, fit
+
+    data = load_mnist1d()
+    x, y = data.x[:400], data.y[:400]
+
+    def net():
+        import steepest as st
+
+        st.manual_seed(0)
+        return nn.Sequential(nn.Linear(40, 8), nn.ReLU(), nn.Linear(8, 10))
+
+    quiet = dict(steps=20, batch_size=100, progress=False, log=None, store=tmp_path / "s.db")
+    fit(net(), (x, y), **quiet)
+    save = Trainer.save_checkpoint
+
+    def save_then_interrupt(self, path, kind="last"):
+        written = save(self, path, kind)
+        if self.step == 10:
+            raise KeyboardInterrupt
+        return written
+
+    monkeypatch.setattr(Trainer, "save_checkpoint", save_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        fit(net(), (x, y), checkpoint_dir=tmp_path / "c", checkpoint_every=5, **quiet)
+    monkeypatch.undo()
+    fit(net(), (x, y), resume=tmp_path / "c" / "last.safetensors", checkpoint_dir=tmp_path / "c",
+        **quiet)
+    store = RunStore(tmp_path / "s.db")
+    whole, parts = store.metrics(1, "step")["loss"], store.metrics(2, "step")["loss"]
+    np.testing.assert_array_equal(parts[0], np.arange(1, 21))
+    np.testing.assert_array_equal(parts[1], whole[1])

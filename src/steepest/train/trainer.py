@@ -147,6 +147,7 @@ class Trainer:
         self._epoch_sums = self._zero_sums()
         self.stop_training = False
         self.last_checkpoint: Path | None = None
+        self._step_logs: dict[str, float] | None = None  # the step whose callbacks are running
         self._loader: Any = None
         self._bar: Any = None
         self._at_eval_point = False
@@ -228,6 +229,8 @@ class Trainer:
                 f"{broken} at step {self.step}: the inputs or the learning rate are probably "
                 f"too large for the model's precision; not saved as {Path(path).name}{kept}")
         if self.run is not None:  # the steps up to this checkpoint are never logged again
+            if self._step_logs is not None:  # this step's row, before an interrupt can lose it
+                self.run.log_step(self.step, **self._step_logs)
             self.run.flush()
 
         # Arrays anywhere in `extra` (step losses, EMA weights, a callback's best weights) are
@@ -441,8 +444,10 @@ class Trainer:
             self.batch = b + 1
             logs = {"loss": group_loss, "lr": self._lr()}
             self.history.step_loss.append(group_loss)
+            self._step_logs = logs  # a checkpoint written by a callback now records them too
             for callback in self.callbacks:
                 callback.on_step_end(self, self.step, logs)
+            self._step_logs = None
             if self.run is not None:
                 self.run.log_step(self.step, **logs)
             if self._bar is not None:
