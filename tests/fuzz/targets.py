@@ -9,13 +9,29 @@ bounded number of inputs on every `make test`; `seeds.py` makes their seed corpo
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-_SCRATCH = Path(tempfile.mkdtemp(prefix="steepest-fuzz-",
-                                 dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
+
+def _scratch_folder() -> Path:
+    """A folder for this process's inputs (in memory where /dev/shm exists), removed at exit;
+    those of processes gone without removing theirs (libFuzzer exits hard) are removed here."""
+    base = Path("/dev/shm") if os.path.isdir("/dev/shm") else Path(tempfile.gettempdir())
+    for old in base.glob("steepest-fuzz-*"):
+        pid = old.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(old, ignore_errors=True)
+    folder = base / f"steepest-fuzz-{os.getpid()}"
+    folder.mkdir(exist_ok=True)
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+_SCRATCH = _scratch_folder()
 
 
 def scratch(name: str, data: bytes) -> Path:
