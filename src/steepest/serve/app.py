@@ -23,6 +23,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response, StreamingRes
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from steepest.serve import network, playground
+from steepest.serve.checks import BadRequest
 from steepest.serve.dashboard import Dashboard
 from steepest.serve.guard import Guard, allowed_hosts
 
@@ -107,8 +108,8 @@ def create_app(db: str | os.PathLike | None = None, *, port: int = 8765,
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         return _error(400, _validation_message(error))
 
-    @app.exception_handler(playground.BadRequest)
-    async def bad_request(request: Request, error: playground.BadRequest) -> JSONResponse:
+    @app.exception_handler(BadRequest)
+    async def bad_request(request: Request, error: BadRequest) -> JSONResponse:
         return _error(400, str(error))
 
     @app.exception_handler(LookupError)
@@ -119,7 +120,7 @@ def create_app(db: str | os.PathLike | None = None, *, port: int = 8765,
         try:
             return json.loads(await request.body())
         except (ValueError, UnicodeDecodeError):
-            raise playground.BadRequest("the request body must be JSON") from None
+            raise BadRequest("the request body must be JSON") from None
 
     # ------------------------------------------------------------------ pages and files
     def page() -> Response:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from steepest.serve.playground import BadRequest, jsonable
+from steepest.serve.checks import BadRequest, jsonable
 from steepest.store import SCOPES, RunRecord, RunStore, resolve_db_path
 
 MAX_POINTS = 10_000

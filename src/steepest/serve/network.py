@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from steepest.serve.playground import BadRequest, _integer, _number, _option, jsonable
+from steepest.serve.checks import BadRequest, hyperparameters, integer, jsonable, number
 from steepest.train.callbacks import Callback
 
 #: The regularisers' settings in the plane: `lab.compare.RegularisationSettings` (where each
@@ -107,15 +107,15 @@ def parse_config(body: Any) -> dict[str, Any]:
     if config["dataset"] not in TOY_CLASSES:
         raise BadRequest(f"dataset must be one of {', '.join(TOY_CLASSES)}, got "
                          f"{config['dataset']!r}")
-    config["noise"] = _number(config["noise"], "noise")
+    config["noise"] = number(config["noise"], "noise")
     if not 0 <= config["noise"] <= 0.5:
         raise BadRequest(f"noise must be from 0 to 0.5, got {config['noise']}")
-    config["points"] = _integer(config["points"], "points", 20, 2000)
-    config["depth"] = _integer(config["depth"], "depth", 1, 6)
-    config["width"] = _integer(config["width"], "width", 1, 32)
-    config["batch_size"] = _integer(config["batch_size"], "batch_size", 1, config["points"])
-    config["steps"] = _integer(config["steps"], "steps", 1, MAX_STEPS)
-    config["seed"] = _integer(config["seed"], "seed", 0, 2**31 - 1)
+    config["points"] = integer(config["points"], "points", 20, 2000)
+    config["depth"] = integer(config["depth"], "depth", 1, 6)
+    config["width"] = integer(config["width"], "width", 1, 32)
+    config["batch_size"] = integer(config["batch_size"], "batch_size", 1, config["points"])
+    config["steps"] = integer(config["steps"], "steps", 1, MAX_STEPS)
+    config["seed"] = integer(config["seed"], "seed", 0, 2**31 - 1)
     if config["activation"] not in models.ACTIVATIONS:
         raise BadRequest(f"activation must be one of {', '.join(models.ACTIVATIONS)}, got "
                          f"{config['activation']!r}")
@@ -127,20 +127,7 @@ def parse_config(body: Any) -> dict[str, Any]:
     if optimizer not in OPTIMIZERS or not _trainable(optimizer):
         raise BadRequest(f"optimizer must be one of {', '.join(choices()['optimizers'])}, got "
                          f"{optimizer!r}")
-    if not isinstance(config["options"], dict):
-        raise BadRequest(f"options must be an object, got {config['options']!r}")
-    defaults = optimizer_options(optimizer)
-    options = {}
-    for key, value in config["options"].items():
-        if key == "lr":
-            options["lr"] = _number(value, f"options: {optimizer}.lr")
-            if options["lr"] <= 0:
-                raise BadRequest(f"options: {optimizer}.lr must be positive, got {value}")
-        elif key in defaults:
-            options[key] = _option(optimizer, key, value, defaults[key])
-        else:
-            raise BadRequest(f"options: {optimizer} has no option {key!r}; it takes "
-                             f"{', '.join(['lr', *defaults])}")
+    options = hyperparameters(optimizer, config["options"], "options")
     options.setdefault("lr", default_lr(optimizer))
     config["options"] = options
     regulariser = config["regulariser"]
@@ -152,12 +139,12 @@ def parse_config(body: Any) -> dict[str, Any]:
     if not isinstance(given, dict) or set(given) - set(fields):
         raise BadRequest(f"settings of {regulariser} must be an object with some of "
                          f"{sorted(fields)}, got {given!r}")
-    config["settings"] = {key: _number(value, f"settings: {key}") for key, value in
+    config["settings"] = {key: number(value, f"settings: {key}") for key, value in
                           given.items()}
     if any(not 0 <= value <= 100 for value in config["settings"].values()):
         raise BadRequest(f"settings must be from 0 to 100, got {config['settings']}")
     if REGULARISERS[regulariser].weight_decay(_settings({})) is not None \
-            and "weight_decay" not in defaults:
+            and "weight_decay" not in optimizer_options(optimizer):
         raise BadRequest(f"{optimizer} has no weight_decay for the {regulariser} regulariser")
     return config
 

@@ -8,23 +8,17 @@ gives the same paths. A request is checked here, field by field, and a mistake r
 
 from __future__ import annotations
 
-import math
-import numbers
 import shlex
 from functools import cache, lru_cache
 from typing import Any
 
-import numpy as np
-
 from steepest.lab import OPTIMIZERS, SURFACES, format_option, get_surface, optimizer_options
 from steepest.lab.surfaces import Surface
+from steepest.serve.checks import BadRequest, hyperparameters, integer, jsonable, number
 
 #: Bounds of one race request: the page's answer must stay small and quick.
 MAX_STEPS = 5000
 MAX_GRID = 300
-#: Integer options (the random search's directions per step) are bounded too: each one costs
-#: a function evaluation per step.
-MAX_INT_OPTION = 100
 MAX_COORDINATE = 1e6
 
 # Names of optimizer state fields as the page shows them.
@@ -40,22 +34,10 @@ STATE_LABELS = {
 }
 
 
-class BadRequest(ValueError):
-    """A request the server refuses with 400 and this message."""
-
-
 @cache
 def surface(name: str) -> Surface:
     """The surface by name, built once (its minima are found once, by Newton's method)."""
     return get_surface(name)
-
-
-def jsonable(values: Any) -> Any:
-    """A float array as nested lists, NaN and ±inf as null (JSON has no such numbers)."""
-    array = np.asarray(values, dtype=np.float64)
-    if np.isfinite(array).all():
-        return array.tolist()
-    return np.where(np.isfinite(array), array, None).tolist()
 
 
 def _option_json(value: Any) -> Any:
@@ -117,45 +99,6 @@ def surface_grid(name: str, n: int) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- a race
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-            or not math.isfinite(value):
-        raise BadRequest(f"{where} must be a finite number, got {value!r}")
-    return float(value)
-
-
-def _integer(value: Any, where: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
-            or not low <= value <= high:
-        raise BadRequest(f"{where} must be an integer from {low} to {high}, got {value!r}")
-    return int(value)
-
-
-def _option(name: str, key: str, value: Any, default: Any) -> Any:
-    """One hyperparameter from JSON, of the type of its default (an option whose default is
-    None takes null, a number or a short string; the optimizer checks it)."""
-    where = f"optimizers: {name}.{key}"
-    if default is None:
-        if value is None or isinstance(value, str) and len(value) <= 100:
-            return value
-        return _number(value, where)
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise BadRequest(f"{where} must be true or false, got {value!r}")
-        return value
-    if isinstance(default, tuple):
-        if not isinstance(value, list) or len(value) != len(default):
-            raise BadRequest(f"{where} must be a list of {len(default)} numbers, got {value!r}")
-        return tuple(_number(v, where) for v in value)
-    if isinstance(default, int):
-        return _integer(value, where, 1, MAX_INT_OPTION)
-    if isinstance(default, float):
-        return _number(value, where)
-    if not isinstance(value, str) or len(value) > 100:
-        raise BadRequest(f"{where} must be a short string, got {value!r}")
-    return value
-
-
 def parse_race(body: Any) -> dict[str, Any]:
     """Check a race request (see docs/serve.md) and return the arguments of `lab.race`:
     surface, names, steps, start, lrs, options, seed."""
@@ -169,12 +112,12 @@ def parse_race(body: Any) -> dict[str, Any]:
     if name not in SURFACES:
         raise BadRequest(f"surface must be one of: {', '.join(SURFACES)}; got {name!r}")
     s = surface(name)
-    steps = _integer(body.get("steps", 500), "steps", 1, MAX_STEPS)
-    seed = _integer(body.get("seed", 0), "seed", 0, 2**63 - 1)
+    steps = integer(body.get("steps", 500), "steps", 1, MAX_STEPS)
+    seed = integer(body.get("seed", 0), "seed", 0, 2**63 - 1)
     start = body.get("start", list(s.start))
     if not isinstance(start, list) or len(start) != s.dim:
         raise BadRequest(f"start must be a list of {s.dim} number(s) for {name}, got {start!r}")
-    start = [_number(c, "start") for c in start]
+    start = [number(c, "start") for c in start]
     if any(abs(c) > MAX_COORDINATE for c in start):
         raise BadRequest(f"start coordinates must be within ±{MAX_COORDINATE:g}, got {start}")
     entries = body.get("optimizers")
@@ -197,22 +140,11 @@ def parse_race(body: Any) -> dict[str, Any]:
         if optimizer in names:
             raise BadRequest(f"optimizer {optimizer!r} is listed twice")
         names.append(optimizer)
-        given = entry.get("options", {})
-        if not isinstance(given, dict):
-            raise BadRequest(f"options of {optimizer} must be an object, got {given!r}")
-        defaults = optimizer_options(optimizer)
-        for key, value in given.items():
-            if key == "lr":
-                lr = _number(value, f"optimizers: {optimizer}.lr")
-                if lr <= 0:
-                    raise BadRequest(f"optimizers: {optimizer}.lr must be positive, got {lr}")
-                lrs[optimizer] = lr
-            elif key in defaults:
-                options.setdefault(optimizer, {})[key] = _option(optimizer, key, value,
-                                                                 defaults[key])
-            else:
-                raise BadRequest(f"optimizers: {optimizer} has no option {key!r}; it takes "
-                                 f"{', '.join(['lr', *defaults])}")
+        chosen = hyperparameters(optimizer, entry.get("options", {}), "optimizers")
+        if "lr" in chosen:
+            lrs[optimizer] = chosen.pop("lr")
+        if chosen:
+            options[optimizer] = chosen
     return {"surface": name, "names": names, "steps": steps, "start": start, "lrs": lrs,
             "options": options, "seed": seed}
 
