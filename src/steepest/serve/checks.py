@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-#: Integer options (the random search's directions per step) are bounded: each one costs a
-#: function evaluation per step.
+#: Integer options are bounded: some cost a function evaluation each per step (the random
+#: search's directions, LBFGS's iterations).
 MAX_INT_OPTION = 100
 
 
@@ -44,11 +44,15 @@ def integer(value: Any, where: str, low: int, high: int) -> int:
 
 
 def option_value(where: str, value: Any, default: Any) -> Any:
-    """One hyperparameter from JSON, of the type of its default (an option whose default is
-    None takes null, a number or a short string); the optimizer checks its range itself."""
+    """One hyperparameter from JSON, of the type of its default; an option whose default is
+    None takes null, an integer, a number or a short string (LBFGS's max_eval, Muon's
+    adjust_lr_fn), and so does a None inside a tuple (Adafactor's eps). The optimizer checks
+    the value's range itself."""
     if default is None:
         if value is None or isinstance(value, str) and len(value) <= 100:
             return value
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            return integer(value, where, 0, MAX_INT_OPTION)
         return number(value, where)
     if isinstance(default, bool):
         if not isinstance(value, bool):
@@ -57,9 +61,10 @@ def option_value(where: str, value: Any, default: Any) -> Any:
     if isinstance(default, tuple):
         if not isinstance(value, list) or len(value) != len(default):
             raise BadRequest(f"{where} must be a list of {len(default)} numbers, got {value!r}")
-        return tuple(number(v, where) for v in value)
+        return tuple(None if v is None and d is None else number(v, where)
+                     for v, d in zip(value, default, strict=True))
     if isinstance(default, int):
-        return integer(value, where, 1, MAX_INT_OPTION)
+        return integer(value, where, 0, MAX_INT_OPTION)
     if isinstance(default, float):
         return number(value, where)
     if not isinstance(value, str) or len(value) > 100:

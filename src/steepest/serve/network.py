@@ -241,17 +241,16 @@ class NetworkSession:
         return model, names
 
     def _build_optimizer(self) -> Any:
-        from steepest.lab import OPTIMIZERS
+        """The optimizer by its `--optimizer` name, as `steepest train` builds it (Muon gets
+        the weight matrices and AdamW the biases, one MultiOptimizer)."""
+        from steepest.optim import make_optimizer
 
-        config = self.config
-        spec = OPTIMIZERS[config["optimizer"]]
-        options = {**spec.options, **config["options"]}
+        options = dict(self.config["options"])
         weight_decay = self.regulariser.weight_decay(self.settings)
         if weight_decay is not None:
             options["weight_decay"] = weight_decay
-        params = [(name, p) for name, p in self.model.named_parameters()]
         try:
-            return spec.resolve()(params, **options)
+            return make_optimizer(self.config["optimizer"], self.model, **options)
         except (ValueError, TypeError) as error:
             raise BadRequest(str(error)) from None
 

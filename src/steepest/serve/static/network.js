@@ -125,15 +125,20 @@
         input = S.el("input", { type: "checkbox", id: `net-opt-${key}` });
         input.checked = value;
       } else {
+        const text = (v) => (v === null ? "none" : String(v));
         input = S.el("input", { type: "text", id: `net-opt-${key}`,
-                                value: Array.isArray(value) ? value.join(",") : String(value) });
+                                value: Array.isArray(value) ? value.map(text).join(",") : text(value) });
       }
       input.addEventListener("change", () => {
         let parsed;
         if (input.type === "checkbox") parsed = input.checked;
-        else if (Array.isArray(defaultValue)) parsed = input.value.split(",").map(Number);
-        else if (typeof defaultValue === "string") parsed = input.value;
-        else parsed = input.value === "" ? undefined : Number(input.value);
+        else if (Array.isArray(defaultValue)) {
+          parsed = input.value.split(",").map((part) => (["", "none"].includes(part.trim().toLowerCase()) ? null : Number(part)));
+        } else if (typeof defaultValue === "string") parsed = input.value;
+        else if (defaultValue === null) {
+          const word = input.value.trim();
+          parsed = word === "" || word.toLowerCase() === "none" ? null : Number.isFinite(Number(word)) ? Number(word) : word;
+        } else parsed = input.value === "" ? undefined : Number(input.value);
         if (parsed === undefined) delete state.options[key]; else state.options[key] = parsed;
         restart();
       });

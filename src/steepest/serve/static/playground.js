@@ -15,19 +15,27 @@
   // ------------------------------------------------------------------ options as text
   // The same spelling as `steepest race --option NAME.KEY=VALUE`.
   function optionText(value) {
+    if (value === null) return "none";
     if (typeof value === "boolean") return value ? "true" : "false";
     if (Array.isArray(value)) return value.map(optionText).join(",");
     return String(value);
   }
   function parseOption(text, defaultValue) {
+    const word = text.trim();
+    if (defaultValue === null) {   // none, a number or a word
+      if (word === "" || word.toLowerCase() === "none") return null;
+      return Number.isFinite(Number(word)) ? Number(word) : word;
+    }
     if (typeof defaultValue === "boolean") {
       if (text !== "true" && text !== "false") return undefined;
       return text === "true";
     }
-    if (Array.isArray(defaultValue)) {
-      const parts = text.split(",").map(Number);
-      return parts.length === defaultValue.length && parts.every(Number.isFinite) ? parts
-        : undefined;
+    if (Array.isArray(defaultValue)) {   // numbers; none where the default has None
+      const parts = text.split(",").map((part, i) => (
+        defaultValue[i] === null && ["", "none"].includes(part.trim().toLowerCase()) ? null
+          : part.trim() === "" ? NaN : Number(part)));
+      return parts.length === defaultValue.length &&
+        parts.every((v) => v === null || Number.isFinite(v)) ? parts : undefined;
     }
     if (typeof defaultValue === "number") {
       const number = Number(text);
@@ -138,9 +146,9 @@
     }
     if (Array.isArray(defaultValue)) {
       const box = S.el("span", { id: id });
-      const inputs = defaultValue.map((_, i) => {
-        const input = S.el("input", { type: "number", step: "any", className: "pair",
-                                      value: String(value[i]) });
+      const inputs = defaultValue.map((part, i) => {
+        const input = S.el("input", { type: part === null ? "text" : "number", step: "any",
+                                      className: "pair", value: optionText(value[i]) });
         input.addEventListener("change", () => {
           const parts = inputs.map((x) => x.value).join(",");
           set(parseOption(parts, defaultValue), input);
@@ -152,7 +160,7 @@
     }
     const input = S.el("input", {
       type: typeof defaultValue === "number" ? "number" : "text", step: "any", id: id,
-      value: String(value) });
+      value: optionText(value) });
     input.addEventListener("change", () => set(parseOption(input.value, defaultValue), input));
     return input;
   }
