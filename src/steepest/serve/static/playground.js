@@ -52,8 +52,10 @@
     if (given !== undefined) return given;
     return key === "lr" ? defaultLr(name) : state.optimizerByName[name].options[key];
   }
+  // A colour per chosen optimizer, in the order chosen: distinct for up to ten.
   function colorOf(name) {
-    return S.color(state.optimizers.findIndex((o) => o.name === name));
+    const index = state.chosen.indexOf(name);
+    return index >= 0 ? S.color(index) : "#9aa3ad";
   }
 
   // ------------------------------------------------------------------ URL
@@ -233,6 +235,7 @@
       return;
     }
     state.inflight = true;
+    S.status("racing…");
     const request = {
       surface: state.surface, start: state.start, steps: state.steps, seed: state.seed,
       optimizers: state.chosen.map((name) => {
@@ -255,6 +258,7 @@
       error.hidden = false;
     } finally {
       state.inflight = false;
+      S.status("");
       if (state.pending) { state.pending = false; race(); }
     }
   }
