@@ -93,7 +93,7 @@ def test_clip_grad_norm_error_if_nonfinite(bad, norm_type):
     ours, theirs = twin_params(np.float64)
     ours[2].grad[0, 1, 0] = bad
     theirs[2].grad[0, 1, 0] = bad
-    before = [p.grad.copy() for p in ours if p.grad is not None]
+    before = [p.grad.data.copy() for p in ours if p.grad is not None]
     with pytest.raises(RuntimeError, match=f"total norm of order {norm_type} .* non-finite"):
         clip_grad_norm_(ours, 1.0, norm_type=norm_type, error_if_nonfinite=True)
     with pytest.raises(RuntimeError, match="non-finite"):

@@ -120,7 +120,7 @@ def test_leaf_gradients_are_owned_writable_and_unaliased() -> None:
     x, h1, h2 = (st.tensor(np.arange(3.0) + k, requires_grad=True) for k in range(3))
     upstream = np.array([1.0, -2.0, 0.5])
     ((x + h1) + h2).backward(upstream)
-    grads = [x.grad, h1.grad, h2.grad]
+    grads = [x.grad.data, h1.grad.data, h2.grad.data]
     for g in grads:
         assert g.flags.writeable and g.flags.owndata
         assert not np.shares_memory(g, upstream)
@@ -148,9 +148,9 @@ def test_gradients_of_views_are_copied_before_ownership(name, fn) -> None:
         out.retain_grad()
     out.backward(np.ones(out.shape))
     for g in (x.grad, y.grad) + ((out.grad,) if name == "retained_nonleaf" else ()):
-        assert g.flags.writeable and g.flags.owndata, name
+        assert g.data.flags.writeable and g.data.flags.owndata, name
     assert not np.shares_memory(x.grad, y.grad)
-    before = y.grad.copy()
+    before = y.grad.data.copy()
     x.grad += 100
     np.testing.assert_array_equal(y.grad, before)
 

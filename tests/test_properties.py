@@ -85,8 +85,8 @@ def test_softmax_weighted_sum(shape, seed, data) -> None:
 REDUCTIONS = {
     "sum": lambda x, axis, keep: x.sum(axis=axis, keepdims=keep),
     "mean": lambda x, axis, keep: x.mean(axis=axis, keepdims=keep),
-    "max": lambda x, axis, keep: x.max(axis=axis, keepdims=keep),
-    "min": lambda x, axis, keep: x.min(axis=axis, keepdims=keep),
+    "amax": lambda x, axis, keep: x.amax(axis=axis, keepdims=keep),
+    "amin": lambda x, axis, keep: x.amin(axis=axis, keepdims=keep),
     "var": lambda x, axis, keep: x.var(axis=axis, keepdims=keep,
                                        correction=1 if _count(x.shape, axis) > 1 else 0),
 }

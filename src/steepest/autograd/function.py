@@ -11,10 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from steepest.autograd.grad_mode import _GradMode
+from steepest.autograd.grad_mode import _grad_state
 
 if TYPE_CHECKING:
     from steepest.tensor import Tensor
+
+
+class _InPlace:
+    # How many in-place writes the process has made (see autograd/inplace.py). A node records
+    # the count when it is created; backward looks closer only at nodes older than a write.
+    epoch: int = 0
 
 
 class Function:
@@ -36,6 +42,43 @@ class Function:
 
     parents: tuple
     needs_input_grad: tuple
+    _epoch: int
+
+    # ---------------------------------------------------------------- PyTorch's ctx API
+    def save_for_backward(self, *tensors: Any) -> None:
+        """Keep tensors (or arrays) for backward; read them back as `ctx.saved_tensors`.
+
+        Tensors are checked when read: one written in place since is an error, as in PyTorch.
+        """
+        from steepest.autograd.inplace import owner
+
+        self.to_save = tensors
+        self._saved_versions = tuple(
+            owner(t)._writes if isinstance(t, Tensor) else None for t in tensors)
+
+    @property
+    def saved_tensors(self) -> tuple:
+        if "to_save" not in self.__dict__:
+            return ()
+        from steepest.autograd.inplace import modified_message, owner
+
+        for i, (t, version) in enumerate(zip(self.to_save, self._saved_versions, strict=True)):
+            if version is not None and owner(t)._writes != version:
+                raise RuntimeError(modified_message(
+                    self, f"saved tensor {i} (now at version {owner(t)._writes}; expected "
+                          f"version {version})"))
+        return self.to_save
+
+    saved = saved_tensors
+
+    def mark_dirty(self, *tensors: Any) -> None:
+        """Accepted for PyTorch compatibility: `Tensor.<op>_` methods already bump versions."""
+
+    def mark_non_differentiable(self, *tensors: Any) -> None:
+        self.non_differentiable = tensors
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self.materialize_grads = bool(value)
 
     @staticmethod
     def forward(ctx: Function, *args: Any, **kwargs: Any) -> np.ndarray:
@@ -66,12 +109,13 @@ class Function:
             if isinstance(value, np.generic):
                 params[name] = value.item()
         ctx = cls.__new__(cls)
-        record = any_needs and _GradMode.enabled
+        record = any_needs and _grad_state.enabled
         ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
         out = cls.forward(ctx, *arrays, **params)
         if not record:
             return Tensor._wrap(out)
         ctx.parents = inputs
+        ctx._epoch = _InPlace.epoch
         return Tensor._from_op(out, ctx)
 
     def __repr__(self) -> str:
@@ -104,83 +148,153 @@ _RELEASED_MESSAGE = (
 )
 
 
-def _topological_order(root: Function) -> list:
-    """Nodes reachable from `root`, each after every node that consumes its output.
+def _topological_order(roots: list, epoch: int) -> list:
+    """Nodes reachable from `roots`, each after every node that consumes its output.
 
     Iterative depth-first search (a recursive one overflows on deep graphs); a node is marked when
     it is expanded, not when it is pushed, so that the post-order is a true topological order.
     """
     order = []
     visited = set()
-    stack = [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if node in visited:
-            continue
-        visited.add(node)
-        if not hasattr(node, "parents"):
-            raise RuntimeError(_RELEASED_MESSAGE)
-        stack.append((node, True))
-        for parent in node.parents:
-            fn = getattr(parent, "grad_fn", None)  # constants (floats, arrays) have none
-            if fn is not None and fn not in visited:
-                stack.append((fn, False))
+    for root in roots:
+        stack = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                order.append(node)
+                continue
+            if node in visited:
+                continue
+            visited.add(node)
+            if not hasattr(node, "parents"):
+                raise RuntimeError(_RELEASED_MESSAGE)
+            stack.append((node, True))
+            # A node older than the latest in-place write may hold a parent whose grad_fn has
+            # changed since; parents_of gives the history it saw.
+            for parent in (node.parents if node._epoch == epoch else parents_of(node)):
+                fn = getattr(parent, "grad_fn", None)  # constants (floats, arrays) have none
+                if fn is not None and fn not in visited:
+                    stack.append((fn, False))
     order.reverse()
     return order
 
 
-def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> None:
-    """Send `grad` (d output / d root) back through the graph into every leaf's `.grad`."""
-    if root.grad_fn is None:
-        _accumulate_leaf(root, grad, shared=set())
-        return
-    order = _topological_order(root.grad_fn)
-    pending = {root.grad_fn: grad}
-    # Ids of arrays that a node or leaf may still hold: a leaf copies such an array before it
-    # owns it, or a later in-place `+=` would change a gradient that is still in use. Each
-    # node's grad_out joins the set, because passing it on unchanged (Add hands it to both
-    # inputs) is how one array reaches two places; anything else a backward returns is fresh.
+def run_backward(roots: list, grads: list, retain_graph: bool = False,
+                 inputs: list | None = None) -> list | None:
+    """Send each grad (d output / d root) back through the graph.
+
+    Without `inputs`, gradients accumulate into every leaf's `.grad` (`Tensor.backward`). With
+    `inputs`, nothing is accumulated: d output / d input is returned for each, None where the
+    input is not reached (`autograd.grad`).
+    """
+    captured = None if inputs is None else {id(t): None for t in inputs}
+    # Non-leaf inputs are read where their node receives its gradient.
+    capture_at = {} if inputs is None else {
+        t.grad_fn: t for t in inputs if t.grad_fn is not None}
+    pending = {}
     shared = set()
+    for root, grad in zip(roots, grads, strict=True):
+        if root.grad_fn is None:
+            _deliver(root, grad, shared, captured)
+        elif root.grad_fn in pending:
+            pending[root.grad_fn] = pending[root.grad_fn] + grad
+        else:
+            pending[root.grad_fn] = grad
+    epoch = _InPlace.epoch
+    order = _topological_order(list(pending), epoch)
+    # `shared` holds ids of arrays that a node or leaf may still hold: a leaf copies such an
+    # array before it owns it, or a later in-place `+=` would change a gradient that is still in
+    # use. Each node's grad_out joins the set, because passing it on unchanged (Add hands it to
+    # both inputs) is how one array reaches two places; anything else a backward returns is
+    # fresh.
     for node in order:
         grad_out = pending.pop(node, None)
         if grad_out is None:
             continue
+        parents = node.parents
+        if node._epoch != epoch:  # something was written in place after this node was made
+            check_saved_unmodified(node)
+            parents = parents_of(node)
         shared.add(id(grad_out))
-        retained = node.__dict__.get("retained_output")
-        if retained is not None and retained() is not None:
+        extras = node.__dict__
+        if "hooks" in extras:
+            grad_out = _run_hooks(extras["hooks"], grad_out)
+        if capture_at and node in capture_at:
+            captured[id(capture_at[node])] = grad_out
+        retained = extras.get("retained_output")
+        if retained is not None and retained() is not None and captured is None:
             _accumulate_leaf(retained(), grad_out, shared)
         grads = node.backward(node, grad_out)
         if grads.__class__ is not tuple:
             grads = (grads,)
-        for parent, needed, g in zip(node.parents, node.needs_input_grad, grads, strict=False):
+        for parent, needed, g in zip(parents, node.needs_input_grad, grads, strict=False):
             if not needed or g is None:
                 continue
+            if g.__class__ is not np.ndarray:
+                g = _as_gradient_array(g, parent)
             if g.shape != parent.data.shape:
                 g = unbroadcast(g, parent.data.shape)
             fn = parent.grad_fn
             if fn is None:
-                _accumulate_leaf(parent, g, shared)
+                _deliver(parent, g, shared, captured)
             elif fn in pending:
                 pending[fn] = pending[fn] + g
             else:
                 pending[fn] = g
         if not retain_graph:
             # Free the saved arrays now: memory stays flat however many steps are taken.
-            node.__dict__.clear()
+            extras.clear()
+    if captured is not None:
+        return [captured[id(t)] for t in inputs]
+    return None
+
+
+def _as_gradient_array(g: Any, parent: Tensor) -> np.ndarray:
+    """A backward's return value as an array: Tensors unwrapped, scalars broadcast."""
+    if isinstance(g, Tensor):
+        g = g.data
+    g = np.asarray(g)
+    if g.dtype != parent.data.dtype and parent.data.dtype.kind == "f":
+        g = g.astype(parent.data.dtype)
+    if g.shape != parent.data.shape and g.ndim == 0:
+        g = np.broadcast_to(g, parent.data.shape)
+    return g
+
+
+def _run_hooks(hooks: list, grad: np.ndarray) -> np.ndarray:
+    """Tensor.register_hook: each hook sees the gradient as a Tensor and may replace it."""
+    for hook in hooks:
+        result = hook(Tensor._wrap(grad))
+        if result is not None:
+            grad = result.data if isinstance(result, Tensor) else np.asarray(result)
+    return grad
+
+
+def _deliver(leaf: Tensor, g: np.ndarray, shared: set, captured: dict | None) -> None:
+    if captured is not None:
+        key = id(leaf)
+        if key in captured:
+            previous = captured[key]
+            captured[key] = g if previous is None else previous + g
+        return
+    _accumulate_leaf(leaf, g, shared)
 
 
 def _accumulate_leaf(leaf: Tensor, g: np.ndarray, shared: set) -> None:
+    hooks = leaf.__dict__.get("_hooks")
+    if hooks:
+        g = _run_hooks(hooks, g)
     if g.dtype != leaf.data.dtype:
         g = g.astype(leaf.data.dtype)
-    if leaf.grad is None:
+    grad = leaf._grad
+    if grad is None:
         owned = g.base is None and g.flags.writeable and id(g) not in shared
-        leaf.grad = g if owned else g.copy()
-        shared.add(id(leaf.grad))
+        array = g if owned else g.copy()
+        leaf._grad = Tensor._wrap(array)
+        shared.add(id(array))
     else:
-        leaf.grad += g
+        grad.data += g
 
 
+from steepest.autograd.inplace import check_saved_unmodified, parents_of  # noqa: E402
 from steepest.tensor import Tensor  # noqa: E402  (Tensor imports this module's users)

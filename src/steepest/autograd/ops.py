@@ -448,21 +448,46 @@ class Abs(Function):
 
 
 class Clip(Function):
-    """z = min(max(x, lo), hi);  the gradient passes where lo <= x <= hi, bounds included."""
+    """z = min(max(x, lo), hi), lo and hi scalars, arrays (broadcast) or None.
+
+    dz/dx = 1 where lo <= x <= hi, bounds included (PyTorch's clamp); with `strict` the bounds
+    themselves get 0 (PyTorch's hardtanh). Array bounds get the gradient where they bind:
+    dz/dlo = 1 where x < lo, dz/dhi = 1 where x > hi (and lo <= hi; where lo > hi the result is
+    hi, as in PyTorch).
+    """
 
     @staticmethod
-    def forward(ctx, x, min=None, max=None):
-        ctx.x, ctx.lo, ctx.hi = x, min, max
-        return np.clip(x, min, max)
+    def forward(ctx, x, lo=None, hi=None, strict=False):
+        ctx.x, ctx.lo, ctx.hi, ctx.strict = x, lo, hi, strict
+        out = x
+        if lo is not None:
+            out = np.maximum(out, lo)
+        if hi is not None:
+            out = np.minimum(out, hi)
+        return out if out is not x else x.copy()
 
     @staticmethod
     def backward(ctx, grad_out):
-        inside = np.ones(ctx.x.shape, dtype=bool)
-        if ctx.lo is not None:
-            inside &= ctx.x >= ctx.lo
-        if ctx.hi is not None:
-            inside &= ctx.x <= ctx.hi
-        return np.where(inside, grad_out, 0).astype(grad_out.dtype)
+        x, lo, hi = ctx.x, ctx.lo, ctx.hi
+        need = ctx.needs_input_grad + (False, False)
+        inside = np.ones(np.broadcast_shapes(x.shape, grad_out.shape), dtype=bool)
+        above_lo = below_hi = None
+        if lo is not None:
+            above_lo = (x > lo) if ctx.strict else (x >= lo)
+            inside = inside & above_lo
+        if hi is not None:
+            below_hi = (x < hi) if ctx.strict else (x <= hi)
+            inside = inside & below_hi
+        zero = np.zeros((), dtype=grad_out.dtype)
+        grad_x = np.where(inside, grad_out, zero) if need[0] else None
+        grad_lo = grad_hi = None
+        if need[1]:
+            binds = ~above_lo if hi is None else ~above_lo & (np.asarray(lo) <= hi)
+            grad_lo = np.where(binds, grad_out, zero)
+        if need[2]:
+            binds = ~below_hi if lo is None else (~below_hi) | (np.asarray(lo) > hi)
+            grad_hi = np.where(binds, grad_out, zero)
+        return grad_x, grad_lo, grad_hi
 
 
 class Where(Function):
@@ -608,6 +633,9 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, x, axis=-1):
+        if x.size == 0:  # an empty axis (or batch): nothing to normalise, as PyTorch
+            ctx.out, ctx.axis = x.copy(), axis
+            return ctx.out
         e = np.exp(x - x.max(axis=axis, keepdims=True))
         out = e / e.sum(axis=axis, keepdims=True)
         ctx.out, ctx.axis = out, axis
@@ -624,6 +652,9 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, x, axis=-1):
+        if x.size == 0:
+            ctx.out, ctx.axis = x.copy(), axis
+            return ctx.out
         shifted = x - x.max(axis=axis, keepdims=True)
         out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         ctx.out, ctx.axis = out, axis
@@ -632,6 +663,287 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx, grad_out):
         return grad_out - np.exp(ctx.out) * grad_out.sum(axis=ctx.axis, keepdims=True)
+
+
+
+# ----------------------------------------------------------------------------- more math
+
+
+class Log1p(Function):
+    """z = ln(1 + x), accurate for small x;  dz/dx = 1 / (1 + x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.x = x
+        return np.log1p(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return grad_out / (1 + ctx.x)
+
+
+class Expm1(Function):
+    """z = eˣ − 1, accurate for small x;  dz/dx = z + 1."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.out = np.expm1(x)
+        return ctx.out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return grad_out * (ctx.out + 1)
+
+
+class Erf(Function):
+    """z = erf x = (2/√π) ∫₀ˣ e^(−t²) dt;  dz/dx = (2/√π) e^(−x²).
+
+    NumPy has no erf: W. J. Cody's rational approximations (Math. Comp. 1969), accurate to
+    double precision, evaluated in float64.
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.x = x
+        return erf_array(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return grad_out * ((2 / np.sqrt(np.pi)) * np.exp(-ctx.x * ctx.x))
+
+
+_ERF_A = (3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,
+          3.20937758913846947e03, 1.85777706184603153e-1)
+_ERF_B = (2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03,
+          2.84423683343917062e03)
+_ERF_C = (5.64188496988670089e-1, 8.88314979438837594e00, 6.61191906371416295e01,
+          2.98635138197400131e02, 8.81952221241769090e02, 1.71204761263407058e03,
+          2.05107837782607147e03, 1.23033935479799725e03, 2.15311535474403846e-8)
+_ERF_D = (1.57449261107098347e01, 1.17693950891312499e02, 5.37181101862009858e02,
+          1.62138957456669019e03, 3.29079923573345963e03, 4.36261909014324716e03,
+          3.43936767414372164e03, 1.23033935480374942e03)
+_ERF_P = (3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1,
+          1.60837851487422766e-2, 6.58749161529837803e-4, 1.63153871373020978e-2)
+_ERF_Q = (2.56852019228982242e00, 1.87295284992346725e00, 5.27905102951428412e-1,
+          6.05183413124413191e-2, 2.33520497626869185e-3)
+
+
+def erf_array(x: np.ndarray) -> np.ndarray:
+    """erf of every element (Cody's three ranges: |x| <= 0.46875, <= 4, > 4), x's dtype."""
+    v = np.asarray(x, dtype=np.float64)
+    y = np.abs(v)
+    out = np.empty_like(v)
+    small = y <= 0.46875
+    if small.any():
+        z = v[small]
+        zsq = z * z
+        num, den = _ERF_A[4] * zsq, zsq
+        for a, b in zip(_ERF_A[:3], _ERF_B[:3], strict=True):
+            num, den = (num + a) * zsq, (den + b) * zsq
+        out[small] = z * (num + _ERF_A[3]) / (den + _ERF_B[3])
+    middle = ~small & (y <= 4.0)
+    if middle.any():
+        z = y[middle]
+        num, den = _ERF_C[8] * z, z
+        for c, d in zip(_ERF_C[:7], _ERF_D[:7], strict=True):
+            num, den = (num + c) * z, (den + d) * z
+        out[middle] = _erfc_scaled_to_erf(z, (num + _ERF_C[7]) / (den + _ERF_D[7]))
+    large = ~small & ~middle
+    if large.any():
+        z = y[large]
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            zsq = 1.0 / (z * z)
+            num, den = _ERF_P[5] * zsq, zsq
+            for p, q in zip(_ERF_P[:4], _ERF_Q[:4], strict=True):
+                num, den = (num + p) * zsq, (den + q) * zsq
+            tail = zsq * (num + _ERF_P[4]) / (den + _ERF_Q[4])
+            tail = (0.56418958354775628695 - tail) / z
+            result = _erfc_scaled_to_erf(z, tail)
+        out[large] = np.where(np.isnan(z), np.nan, np.where(np.isinf(z), 1.0, result))
+    out = np.where(small | (v >= 0) | np.isnan(v), out, -out)
+    return out.astype(np.result_type(x, np.float32) if np.asarray(x).dtype.kind != "f"
+                      else np.asarray(x).dtype, copy=False)
+
+
+def _erfc_scaled_to_erf(z: np.ndarray, scaled: np.ndarray) -> np.ndarray:
+    """erf(z) for z > 0 from erfc(z)·e^(z²): e^(−z²) split in two factors for accuracy."""
+    z16 = np.trunc(z * 16) / 16
+    delta = (z - z16) * (z + z16)
+    erfc = np.exp(-z16 * z16) * np.exp(-delta) * scaled
+    return (0.5 - erfc) + 0.5
+
+
+class Flat(Function):
+    """A piecewise-constant function (floor, ceil, round, trunc, sign): dz/dx = 0, as PyTorch."""
+
+    @staticmethod
+    def forward(ctx, x, fn, decimals=0):
+        if fn is np.round and decimals:
+            return np.round(x, decimals)
+        return fn(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return np.zeros_like(grad_out)
+
+
+class Prod(Function):
+    """z = Π x over `axis` (all if None);  dz/dx_i = Π_{j≠i} x_j, exact when some x are 0."""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        ctx.x, ctx.axis, ctx.keepdims = x, axis, keepdims
+        return np.asarray(np.prod(x, axis=axis, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, axis = ctx.x, ctx.axis
+        g = _expand_reduced(grad_out, x.shape, axis, ctx.keepdims)
+        if axis is None:
+            flat = x.reshape(-1)
+            return (g * _products_of_others(flat, 0).reshape(x.shape)).astype(grad_out.dtype)
+        return (g * _products_of_others(x, axis % max(x.ndim, 1))).astype(grad_out.dtype)
+
+
+def _products_of_others(x: np.ndarray, axis: int) -> np.ndarray:
+    """Π_{j≠i} x_j along axis for every i, without dividing (so zeros are exact): the product
+    of the exclusive cumulative products from the left and from the right."""
+    if x.shape[axis] == 0:
+        return np.ones_like(x)
+    ones = np.ones_like(np.take(x, [0], axis=axis))
+    left = np.cumprod(np.concatenate([ones, np.take(x, range(x.shape[axis] - 1), axis=axis)],
+                                     axis=axis), axis=axis)
+    flipped = np.flip(x, axis=axis)
+    right = np.cumprod(np.concatenate(
+        [ones, np.take(flipped, range(x.shape[axis] - 1), axis=axis)], axis=axis), axis=axis)
+    return left * np.flip(right, axis=axis)
+
+
+class Cumsum(Function):
+    """z_i = Σ_{j<=i} x_j along `axis`;  dL/dx_j = Σ_{i>=j} g_i (a reversed cumulative sum)."""
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.axis = axis
+        return np.cumsum(x, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        axis = ctx.axis
+        return np.flip(np.cumsum(np.flip(grad_out, axis), axis=axis), axis).copy()
+
+
+class TakeAlongAxis(Function):
+    """z = x gathered along `axis` at `index` (PyTorch's gather); repeated indices accumulate."""
+
+    @staticmethod
+    def forward(ctx, x, index, axis):
+        ctx.shape, ctx.index, ctx.axis = x.shape, index, axis
+        return np.take_along_axis(x, index, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        grad = np.zeros(ctx.shape, dtype=grad_out.dtype)
+        index, axis = ctx.index, ctx.axis
+        # np.add.at with the full index tuple: the index array on `axis`, aranges elsewhere.
+        grids = list(np.ix_(*[np.arange(n) for n in index.shape])) if index.ndim else []
+        grids[axis] = index
+        np.add.at(grad, tuple(grids), grad_out)
+        return grad, None
+
+
+class Einsum(Function):
+    """z = einsum(subscripts, *operands) (explicit form 'ab,bc->ac', ellipsis allowed).
+
+    The gradient of operand k is an einsum of grad_out with the other operands, written to k's
+    subscripts; letters of k summed nowhere else are broadcast back, and a letter repeated in k
+    (a diagonal) is written back onto that diagonal.
+    """
+
+    @staticmethod
+    def forward(ctx, *operands, inputs, output):
+        ctx.operands, ctx.inputs, ctx.output = operands, inputs, output
+        return np.asarray(np.einsum(",".join(inputs) + "->" + output, *operands))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        grads = []
+        for k, (operand, letters) in enumerate(zip(ctx.operands, ctx.inputs, strict=True)):
+            if not ctx.needs_input_grad[k]:
+                grads.append(None)
+                continue
+            others = [(o, s) for j, (o, s) in enumerate(zip(ctx.operands, ctx.inputs,
+                                                                strict=True)) if j != k]
+            available = set(ctx.output).union(*[set(s) for _, s in others])
+            unique = "".join(dict.fromkeys(letters))
+            reachable = "".join(c for c in unique if c in available)
+            spec = ",".join([ctx.output] + [s for _, s in others]) + "->" + reachable
+            partial = np.einsum(spec, grad_out, *[o for o, _ in others])
+            sizes = dict(zip(letters, operand.shape, strict=True))
+            # Letters summed inside operand k only: the gradient is constant along them.
+            full = np.broadcast_to(
+                np.expand_dims(partial, tuple(i for i, c in enumerate(unique) if c not in
+                                              available)),
+                tuple(sizes[c] for c in unique))
+            if len(unique) == len(letters):
+                grads.append(np.array(np.transpose(full, [unique.index(c) for c in letters])))
+            else:  # repeated letters: place the values on the diagonal
+                grad = np.zeros(operand.shape, dtype=grad_out.dtype)
+                grids = np.indices(full.shape, sparse=True)
+                index = tuple(grids[unique.index(c)] for c in letters)
+                np.add.at(grad, index, full)
+                grads.append(grad)
+        return tuple(grads)
+
+
+class VectorNorm(Function):
+    """z = ‖x‖_p over `axis` (all if None): (Σ|x|^p)^(1/p), max |x| for p = inf, min for −inf,
+    the count of non-zeros for p = 0. Gradients are PyTorch's: 0 where the norm is 0 (p >= 1),
+    x·|x|^(p−2)·g / z^(p−1) otherwise; max/min norms share the gradient among ties."""
+
+    @staticmethod
+    def forward(ctx, x, p, axis=None, keepdims=False):
+        ctx.x, ctx.p, ctx.axis, ctx.keepdims = x, p, axis, keepdims
+        a = np.abs(x)
+        if p == np.inf:
+            out = np.max(a, axis=axis, keepdims=True) if a.size else np.zeros_like(
+                np.sum(a, axis=axis, keepdims=True))
+        elif p == -np.inf:
+            out = np.min(a, axis=axis, keepdims=True)
+        elif p == 0:
+            out = np.sum(a != 0, axis=axis, keepdims=True).astype(x.dtype)
+        elif p == 1:
+            out = np.sum(a, axis=axis, keepdims=True)
+        elif p == 2:
+            out = np.sqrt(np.sum(x * x, axis=axis, keepdims=True))
+        else:
+            out = np.sum(a ** p, axis=axis, keepdims=True) ** (1.0 / p)
+        ctx.out_kept = out
+        if keepdims:
+            return out
+        return out.reshape(()) if axis is None else np.squeeze(out, axis)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, p, norm = ctx.x, ctx.p, ctx.out_kept
+        g = _expand_reduced(grad_out, x.shape, ctx.axis, ctx.keepdims)
+        if p == 0:
+            return np.zeros(x.shape, dtype=grad_out.dtype)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if p in (np.inf, -np.inf):
+                winners = np.abs(x) == norm
+                count = winners.sum(axis=ctx.axis, keepdims=True)
+                grad = np.where(winners, np.sign(x) * g / count, 0)
+            elif p == 1:
+                grad = np.sign(x) * g
+            elif p == 2:
+                grad = np.where(norm == 0, 0, x * (g / norm))
+            else:
+                a = np.abs(x)
+                scale = np.where(norm == 0, 0, g / norm ** (p - 1))
+                grad = x * a ** (p - 2) * scale if p >= 2 else np.where(
+                    x == 0, 0, np.sign(x) * a ** (p - 1) * scale)
+        return np.asarray(grad, dtype=grad_out.dtype)
 
 
 # ----------------------------------------------------------------------------- helpers

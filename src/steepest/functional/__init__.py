@@ -1,62 +1,50 @@
-"""Functions over tensors: activations, linear, dropout, convolution, pooling and losses.
+"""Functions over tensors with PyTorch's names: math, reductions, indexing and shapes,
+activations, normalisation, linear, dropout, convolution, pooling and losses.
 
-Also importable as `steepest.nn.functional` (so `import steepest.nn.functional as F` ports).
-Composite functions are built from primitives; fused primitives (cross-entropy, convolution,
-pooling) carry their own backward because a benchmark showed it pays.
+Also importable as `steepest.nn.functional` (so `import torch.nn.functional as F` ports), and
+the general ones at the top level (`steepest.gather`, `steepest.einsum`). Composite functions
+are built from primitives; fused primitives (cross-entropy, convolution, pooling, batch norm)
+carry their own backward because a benchmark showed it pays.
+
+Every public function of the modules below is exported: the module a name lives in says where
+to read it.
 """
 
-from steepest.functional.activation import (
-    elu,
-    leaky_relu,
-    log_softmax,
-    relu,
-    selu,
-    sigmoid,
-    softmax,
-    tanh,
-)
-from steepest.functional.basic import (
-    cat,
-    clamp,
-    clip,
-    concatenate,
-    cos,
-    dropout,
-    dropout_mask,
-    exp,
-    flatten,
-    linear,
-    log,
-    matmul,
-    maximum,
-    minimum,
-    sin,
-    sqrt,
-    stack,
-    where,
-)
-from steepest.functional.conv import conv1d, conv2d
-from steepest.functional.loss import (
-    binary_cross_entropy_with_logits,
-    cross_entropy,
-    l2_penalty,
-    mse_loss,
-    multi_margin_loss,
-    multiclass_svm_loss,
-    nll_loss,
-)
-from steepest.functional.pooling import (
-    avg_pool2d,
-    fractional_max_pool2d,
-    max_pool1d,
-    max_pool2d,
+from types import ModuleType
+
+from steepest.functional import (
+    activation,
+    basic,
+    conv,
+    distance,
+    loss,
+    methods,
+    normalization,
+    pointwise,
+    pooling,
+    reduction,
+    resize,
+    shape,
 )
 
-__all__ = [
-    "avg_pool2d", "binary_cross_entropy_with_logits", "conv1d", "conv2d", "cross_entropy",
-    "fractional_max_pool2d", "l2_penalty", "max_pool1d", "max_pool2d", "mse_loss",
-    "multi_margin_loss", "multiclass_svm_loss", "nll_loss",
-    "cat", "clamp", "clip", "concatenate", "cos", "dropout", "dropout_mask", "elu", "exp",
-    "flatten", "leaky_relu", "linear", "log", "log_softmax", "matmul", "maximum", "minimum",
-    "relu", "selu", "sigmoid", "softmax", "sin", "sqrt", "stack", "tanh", "where",
-]
+_MODULES = (pointwise, reduction, shape, activation, basic, normalization, distance, conv, pooling,
+            resize, loss)
+
+
+def _public(module: ModuleType) -> dict:
+    """The functions a module defines (aliases included), not what it imports."""
+    return {name: value for name, value in vars(module).items()
+            if not name.startswith("_") and callable(value) and not isinstance(value, type)
+            and getattr(value, "__module__", None) == module.__name__}
+
+
+_names: dict = {}
+for _module in _MODULES:
+    _names.update(_public(_module))
+globals().update(_names)
+__all__ = sorted(_names)
+del _module, _names
+
+from steepest.tensor import Tensor as _Tensor  # noqa: E402
+
+methods.bind(_Tensor)

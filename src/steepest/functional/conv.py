@@ -266,3 +266,78 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
     stride, padding, dilation: int or (h, w); padding may also be 'valid' or 'same'.
     """
     return _conv(x, weight, bias, stride, padding, dilation, groups, dims=2)
+
+
+def _conv_transpose(x, weight, bias, stride, padding, output_padding, groups, dilation,
+                    dims: int) -> Tensor:
+    """The transpose (gradient) of a convolution, composed from primitives: spread the input
+    out by the stride (zeros between), pad it by dilation·(k − 1) − padding (+ output_padding
+    at the end), and cross-correlate with the kernel flipped and its in/out channels swapped.
+    """
+    from steepest.autograd.inplace import SetItem
+    from steepest.functional.resize import pad as pad_fn
+
+    where = f"conv_transpose{dims}d"
+    x = _as_tensor(x)
+    if x.ndim not in (dims + 1, dims + 2):
+        raise ValueError(f"{where}: input must have {dims + 2} dimensions (N, C, ...) or "
+                         f"{dims + 1} (unbatched), got shape {tuple(x.shape)}")
+    unbatched = x.ndim == dims + 1
+    if unbatched:
+        x = x.reshape(1, *x.shape)
+    if weight.ndim != dims + 2:
+        raise ValueError(f"{where}: weight must have {dims + 2} dimensions (C_in, "
+                         f"C_out/groups, kernel...), got shape {tuple(weight.shape)}")
+    c_in, c_group = weight.shape[:2]
+    if x.shape[1] != c_in or c_in % groups:
+        raise ValueError(f"{where}: input of shape {tuple(x.shape)} has {x.shape[1]} channels, "
+                         f"but weight of shape {tuple(weight.shape)} expects {c_in} (divisible "
+                         f"by groups={groups})")
+    kernel = tuple(weight.shape[2:])
+    stride = _ntuple(stride, dims, "stride", where)
+    padding = _ntuple(padding, dims, "padding", where, minimum=0)
+    output_padding = _ntuple(output_padding, dims, "output_padding", where, minimum=0)
+    dilation = _ntuple(dilation, dims, "dilation", where)
+    for op, s, d in zip(output_padding, stride, dilation, strict=True):
+        if op >= max(s, d):
+            raise ValueError(f"{where}: output padding must be smaller than either stride or "
+                             f"dilation, got output_padding={output_padding}")
+    spatial = x.shape[2:]
+    if any(s > 1 for s in stride):
+        spread = tuple((n - 1) * s + 1 for n, s in zip(spatial, stride, strict=True))
+        zeros = np.zeros(x.shape[:2] + spread, dtype=x.dtype)
+        index = (slice(None), slice(None)) + tuple(slice(None, None, s) for s in stride)
+        x = SetItem.apply(zeros, x, steps=(index,))
+    pads = []
+    for k, p, op, d in reversed(list(zip(kernel, padding, output_padding, dilation,
+                                         strict=True))):
+        pads += [d * (k - 1) - p, d * (k - 1) - p + op]
+    x = pad_fn(x, pads)
+    # (C_in, C_out/g, k...) -> (C_out, C_in/g, k...) with the kernel flipped.
+    w = weight.reshape(groups, c_in // groups, c_group, *kernel).transpose(1, 2)
+    w = w.reshape(groups * c_group, c_in // groups, *kernel)
+    w = w[(slice(None), slice(None)) + (slice(None, None, -1),) * dims]
+    out = _conv(x, w, bias, 1, 0, dilation, groups, dims)
+    return out.reshape(*out.shape[1:]) if unbatched else out
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """1-D transposed convolution ("deconvolution"), as `torch.nn.functional.conv_transpose1d`.
+
+    x: (N, C_in, L), weight: (C_in, C_out/groups, K) -> (N, C_out, L'),
+    L' = (L − 1)·stride − 2·padding + dilation·(K − 1) + output_padding + 1.
+    """
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
+                           dilation, dims=1)
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """2-D transposed convolution, as `torch.nn.functional.conv_transpose2d`.
+
+    x: (N, C_in, H, W), weight: (C_in, C_out/groups, kH, kW) -> (N, C_out, H', W'),
+    H' = (H − 1)·stride − 2·padding + dilation·(kH − 1) + output_padding + 1 (W' likewise).
+    """
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
+                           dilation, dims=2)

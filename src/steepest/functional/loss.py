@@ -10,6 +10,7 @@ targets of `mse_loss` and of `binary_cross_entropy_with_logits` do get one.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +28,17 @@ def _check_reduction(reduction, loss: str) -> None:
         raise ValueError(
             f"{loss}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}"
         )
+
+
+def legacy_reduction(size_average, reduce, reduction: str) -> str:
+    """PyTorch's deprecated size_average / reduce flags as a reduction (None: not given)."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if not reduce:
+        return "none"
+    return "mean" if size_average else "sum"
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
@@ -367,13 +379,15 @@ class _BCEWithLogits(Function):
 # ----------------------------------------------------------------------------- losses
 
 
-def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+             reduction: str = "mean", weight=None) -> Tensor:
     """Mean squared error (x − y)².  input, target: (*), same shape -> () or (*) for 'none'.
 
     Composed from primitives, so the target gets a gradient too when it requires one. Unlike
     PyTorch (which warns and broadcasts), different shapes are an error: they are nearly
     always a bug such as (N, 1) against (N,).
     """
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "mse_loss")
     x = _input_tensor(input, "mse_loss")
     target_shape = _array(target).shape
@@ -383,11 +397,13 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
             f"they must have the same shape"
         )
     diff = x - target
-    return _reduce(diff * diff, reduction)
+    squares = diff * diff
+    return _reduce(squares if weight is None else squares * weight, reduction)
 
 
-def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
-                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+def cross_entropy(input: Tensor, target, weight=None, size_average=None,
+                  ignore_index: int = -100, reduce=None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross-entropy on logits, as `torch.nn.functional.cross_entropy`.
 
     input: (N, C) or (N, C, d1, d2, ...) logits, or (C,) for one sample.
@@ -400,6 +416,10 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
     ignored (N·d1·... without weights); over probabilities it divides by N·d1·....
     """
     loss = "cross_entropy"
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if isinstance(target, Tensor) and target.data.dtype.kind in "iu" and \
+            not target.requires_grad:
+        target = target.data  # class indices: constants, read as an array
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{loss}: label_smoothing must be in [0, 1], got {label_smoothing}")
     if (weight is None and not label_smoothing and reduction in ("mean", "sum")
@@ -443,8 +463,8 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
     return out
 
 
-def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100,
-             reduction: str = "mean") -> Tensor:
+def nll_loss(input: Tensor, target, weight=None, size_average=None, ignore_index: int = -100,
+             reduce=None, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of class indices, as `torch.nn.functional.nll_loss`.
 
     input: (N, C) or (N, C, d1, ...) log-probabilities (e.g. from log_softmax), or (C,).
@@ -453,6 +473,7 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100,
     that are not ignored. Returns () or (N, *) for 'none'.
     """
     loss = "nll_loss"
+    reduction = legacy_reduction(size_average, reduce, reduction)
     x, unbatched, n_classes, weight_array, target_array = _class_arguments(
         input, target, weight, reduction, loss)
     _check_index_target(target_array, x.shape, loss)
@@ -469,8 +490,9 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100,
     return out
 
 
-def binary_cross_entropy_with_logits(input: Tensor, target, weight=None,
-                                     reduction: str = "mean", pos_weight=None) -> Tensor:
+def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, size_average=None,
+                                     reduce=None, reduction: str = "mean",
+                                     pos_weight=None) -> Tensor:
     """Sigmoid + binary cross-entropy in one stable op, as PyTorch's.
 
     input: (*) logits; target: (*) in [0, 1], same shape; weight: broadcastable to (*);
@@ -479,6 +501,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None,
     Returns () or (*) for 'none'. The target gets a gradient; weight and pos_weight do not.
     """
     loss = "binary_cross_entropy_with_logits"
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, loss)
     x = _input_tensor(input, loss)
     target_array = _array(target)
@@ -506,6 +529,115 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None,
         x, target if isinstance(target, Tensor) else target_array, **constants
     )
     return _reduce(out, reduction)
+
+
+def _regression_pair(input, target, loss: str) -> tuple[Tensor, Any]:
+    """input as a float tensor and target of the same shape (PyTorch broadcasts with a
+    warning; a shape mismatch is nearly always a bug, so here it is an error, as mse_loss)."""
+    x = _input_tensor(input, loss)
+    target_shape = _array(target).shape
+    if x.shape != target_shape:
+        raise ValueError(f"{loss}: input of shape {x.shape} and target of shape "
+                         f"{target_shape} differ; they must have the same shape")
+    return x, target
+
+
+def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+            reduction: str = "mean", weight=None) -> Tensor:
+    """|x − y| (mean absolute error).  input, target: (*) -> () or (*) for 'none'.
+    The gradient at x = y is 0 (sign(0), as PyTorch)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction, "l1_loss")
+    x, y = _regression_pair(input, target, "l1_loss")
+    error = ops.Abs.apply(x - y)
+    return _reduce(error if weight is None else error * weight, reduction)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
+               weight=None) -> Tensor:
+    """½(x − y)² where |x − y| < δ, else δ(|x − y| − ½δ)."""
+    _check_reduction(reduction, "huber_loss")
+    if delta <= 0:
+        raise RuntimeError(f"huber_loss does not support non-positive values for delta, got "
+                           f"{delta}")
+    x, y = _regression_pair(input, target, "huber_loss")
+    diff = x - y
+    size = ops.Abs.apply(diff)
+    loss = ops.Where.apply(size.data < delta, 0.5 * diff * diff, delta * (size - 0.5 * delta))
+    return _reduce(loss if weight is None else loss * weight, reduction)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """½(x − y)²/β where |x − y| < β, else |x − y| − ½β (β = 0: the L1 loss).
+    Huber loss divided by β."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction, "smooth_l1_loss")
+    if beta < 0:
+        raise RuntimeError(f"smooth_l1_loss does not support negative values for beta, got "
+                           f"{beta}")
+    x, y = _regression_pair(input, target, "smooth_l1_loss")
+    diff = x - y
+    size = ops.Abs.apply(diff)
+    if beta == 0:
+        return _reduce(size, reduction)
+    loss = ops.Where.apply(size.data < beta, (0.5 / beta) * diff * diff, size - 0.5 * beta)
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight=None, size_average=None,
+                         reduce=None, reduction: str = "mean") -> Tensor:
+    """−w·[y·log x + (1 − y)·log(1 − x)] on probabilities x in [0, 1]; each log is clamped
+    at −100 as PyTorch does, so x = 0 or 1 gives a finite loss."""
+    loss = "binary_cross_entropy"
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction, loss)
+    x, y = _regression_pair(input, target, loss)
+    if x.data.size and (x.data.min() < 0 or x.data.max() > 1):
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    with np.errstate(divide="ignore"):
+        log_x = ops.Clip.apply(ops.Log.apply(x), -100.0, None)
+        log_not_x = ops.Clip.apply(ops.Log.apply(1.0 - x), -100.0, None)
+    out = -(y * log_x + (1.0 - y) * log_not_x)
+    if weight is not None:
+        out = out * weight
+    return _reduce(out, reduction)
+
+
+def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
+           reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """Kullback-Leibler divergence with input = log q (log-probabilities) and target = p
+    (or log p with log_target): Σ p·(log p − log q), 0 where p = 0. reduction 'batchmean'
+    divides the sum by the batch size (the true KL per sample); 'mean' divides by the
+    number of elements (PyTorch's default, which it warns about)."""
+    loss = "kl_div"
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if reduction not in ("mean", "sum", "none", "batchmean"):
+        raise ValueError(f"{loss}: reduction must be 'mean', 'batchmean', 'sum' or 'none', "
+                         f"got {reduction!r}")
+    x = _input_tensor(input, loss)
+    y = target if isinstance(target, Tensor) else Tensor(np.asarray(target))
+    if log_target:
+        out = ops.Exp.apply(y) * (y - x)
+    else:
+        # xlogy(p, p) − p·log q, with 0·log 0 = 0.
+        positive = y.data > 0
+        safe_log = ops.Log.apply(ops.Where.apply(positive, y, np.ones((), y.data.dtype)))
+        out = ops.Where.apply(positive, y * safe_log, np.zeros((), y.data.dtype)) - y * x
+    if reduction == "batchmean":
+        total = out.sum()
+        return total / x.shape[0] if x.ndim else total
+    return _reduce(out, reduction)
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    """log(1 + exp(−y·x)) for labels y in {−1, 1}."""
+    from steepest.functional.activation import softplus
+
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    x, y = _regression_pair(input, target, "soft_margin_loss")
+    return _reduce(softplus(-(y * x), threshold=np.inf), reduction)
 
 
 def _hinge_inputs(input, target, loss: str) -> tuple[Tensor, np.ndarray, bool]:
@@ -538,7 +670,7 @@ def _margins(scores: Tensor, target: np.ndarray, margin: float, pytorch_order: b
 
 
 def multi_margin_loss(input: Tensor, target, p: int = 1, margin: float = 1.0, weight=None,
-                      reduction: str = "mean") -> Tensor:
+                      size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """Multi-class hinge loss, as `torch.nn.functional.multi_margin_loss`.
 
     input: (N, C) or (C,) scores; target: (N,) or () class indices; weight: (C,).
@@ -547,6 +679,7 @@ def multi_margin_loss(input: Tensor, target, p: int = 1, margin: float = 1.0, we
     Returns () or (N,) for 'none'.
     """
     loss = "multi_margin_loss"
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, loss)
     if p not in (1, 2) or isinstance(p, bool):
         raise ValueError(f"{loss}: p must be 1 or 2, got {p!r}")

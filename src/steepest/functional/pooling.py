@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from steepest.autograd import ops
 from steepest.autograd.function import Function
 from steepest.functional.conv import _as_tensor, _is_int, _ntuple, _padded
 from steepest.random import get_generator
@@ -230,7 +231,7 @@ def _pool_input(x, where: str, dims: int = 2) -> tuple[Tensor, bool]:
 
 
 def max_pool1d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-               ceil_mode: bool = False) -> Tensor:
+               ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
     """1-D max pooling, as `torch.nn.functional.max_pool1d`.
 
     x: (N, C, L) or (C, L) -> (N, C, L'), L' = floor((L + 2·padding − dilation·(K − 1) − 1)
@@ -238,6 +239,8 @@ def max_pool1d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     most kernel_size / 2. Ties: the gradient goes to the first maximum of each window.
     """
     where = "max_pool1d"
+    if return_indices:
+        raise NotImplementedError(f"{where}(return_indices=True) is not supported")
     x, unbatched = _pool_input(x, where, dims=1)
     kernel = _ntuple(kernel_size, 1, "kernel_size", where)
     stride = kernel if stride is None or stride == [] else _ntuple(stride, 1, "stride", where)
@@ -258,7 +261,7 @@ def _max_pool(x: Tensor, kernel, stride, padding, dilation, ceil_mode, where) ->
 
 
 def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-               ceil_mode: bool = False) -> Tensor:
+               ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
     """2-D max pooling, as `torch.nn.functional.max_pool2d`.
 
     x: (N, C, H, W) or (C, H, W) -> (N, C, H', W'), with
@@ -269,6 +272,8 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     in row-major order within the window (as PyTorch); overlapping windows accumulate.
     """
     where = "max_pool2d"
+    if return_indices:
+        raise NotImplementedError(f"{where}(return_indices=True) is not supported")
     x, unbatched = _pool_input(x, where)
     out = _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, where)
     return out.reshape(*out.shape[1:]) if unbatched else out
@@ -395,3 +400,80 @@ def _ratio_pair(output_ratio, where: str) -> tuple[float, float]:
         raise ValueError(f"{where}: output_ratio must be a number or a pair of numbers in (0, 1), "
                          f"got {output_ratio!r}")
     return float(ratio[0]), float(ratio[1])
+
+
+def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """1-D average pooling, as `torch.nn.functional.avg_pool1d`: avg_pool2d with H = 1.
+
+    x: (N, C, L) or (C, L) -> (N, C, L'), L' = floor((L + 2·padding − K) / stride) + 1.
+    """
+    where = "avg_pool1d"
+    x, unbatched = _pool_input(input, where, dims=1)
+    kernel = _ntuple(kernel_size, 1, "kernel_size", where)
+    stride = kernel if stride is None or stride == [] else _ntuple(stride, 1, "stride", where)
+    padding = _ntuple(padding, 1, "padding", where, minimum=0)
+    out = avg_pool2d(x.unsqueeze(2), (1, *kernel), (1, *stride), (0, *padding), ceil_mode,
+                     count_include_pad)
+    out = out.squeeze(2)
+    return out.reshape(*out.shape[1:]) if unbatched else out
+
+
+def _adaptive_sizes(output_size, spatial: tuple, where: str) -> tuple:
+    sizes = (output_size,) * len(spatial) if _is_int(output_size) or output_size is None \
+        else tuple(output_size)
+    if len(sizes) != len(spatial):
+        raise ValueError(f"{where}: output_size must be an int or a tuple of {len(spatial)}, "
+                         f"got {output_size!r}")
+    return tuple(n if s is None else int(s) for s, n in zip(sizes, spatial, strict=True))
+
+
+def _adaptive_avg(input: Tensor, output_size, dims: int, where: str) -> Tensor:
+    """Average over PyTorch's adaptive windows [⌊i·in/out⌋, ⌈(i+1)·in/out⌉) per axis: one
+    matrix product per spatial axis (the windows of one axis do not depend on the other)."""
+    from steepest.functional.resize import adaptive_weights, resample_axis
+
+    x, unbatched = _pool_input(input, where, dims=dims)
+    sizes = _adaptive_sizes(output_size, x.shape[2:], where)
+    for k, (n_in, n_out) in enumerate(zip(x.shape[2:], sizes, strict=True)):
+        if n_in != n_out:
+            x = resample_axis(x, adaptive_weights(n_in, n_out), 2 + k)
+    return x.reshape(*x.shape[1:]) if unbatched else x
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
+    """x: (N, C, L) -> (N, C, output_size), averaging PyTorch's adaptive windows."""
+    return _adaptive_avg(input, output_size, 1, "adaptive_avg_pool1d")
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    """x: (N, C, H, W) -> (N, C, oH, oW); output_size an int, a pair, None keeps a size."""
+    return _adaptive_avg(input, output_size, 2, "adaptive_avg_pool2d")
+
+
+def _adaptive_max(input: Tensor, output_size, dims: int, return_indices: bool,
+                  where: str) -> Tensor:
+    """Max over adaptive windows, one axis at a time (a max over a box is a max of maxes)."""
+    if return_indices:
+        raise NotImplementedError(f"{where}(return_indices=True) is not supported")
+    x, unbatched = _pool_input(input, where, dims=dims)
+    sizes = _adaptive_sizes(output_size, x.shape[2:], where)
+    for k, (n_in, n_out) in enumerate(zip(x.shape[2:], sizes, strict=True)):
+        axis = 2 + k
+        pieces = []
+        for i in range(n_out):
+            start, end = (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
+            window = x[(slice(None),) * axis + (slice(start, end),)]
+            pieces.append(window.amax(dim=axis, keepdim=True))
+        x = ops.Concatenate.apply(*pieces, axis=axis)
+    return x.reshape(*x.shape[1:]) if unbatched else x
+
+
+def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False) -> Tensor:
+    """Max over PyTorch's adaptive windows (ties share the gradient)."""
+    return _adaptive_max(input, output_size, 1, return_indices, "adaptive_max_pool1d")
+
+
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False) -> Tensor:
+    """Max over PyTorch's adaptive windows (ties share the gradient)."""
+    return _adaptive_max(input, output_size, 2, return_indices, "adaptive_max_pool2d")

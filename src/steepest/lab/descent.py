@@ -338,7 +338,7 @@ def descend(
             loss = loss_at_point()
             loss.backward()
             losses.append(float(loss.item()))
-            grads.append(point.grad.reshape(-1).copy())
+            grads.append(point.grad.data.reshape(-1).copy())
             grad_norms.append(float(np.linalg.norm(grads[-1])))
             if not (math.isfinite(losses[-1]) and math.isfinite(grad_norms[-1])):
                 diverged = True

@@ -9,15 +9,20 @@ per element.
 from __future__ import annotations
 
 from steepest import functional as F
-from steepest.functional.loss import _check_reduction
+from steepest.functional.loss import _check_reduction, legacy_reduction
 from steepest.nn.module import Module
 from steepest.tensor import Tensor
 
 
 class _Loss(Module):
-    def __init__(self, reduction: str = "mean") -> None:
+    """reduction 'mean', 'sum' or 'none'; PyTorch's deprecated size_average / reduce flags,
+    if given, decide it as they do there."""
+
+    def __init__(self, size_average=None, reduce=None, reduction: str = "mean") -> None:
         super().__init__()
-        _check_reduction(reduction, type(self).__name__)
+        reduction = legacy_reduction(size_average, reduce, reduction)
+        if reduction != "batchmean":
+            _check_reduction(reduction, type(self).__name__)
         self.reduction = reduction
 
     def extra_repr(self) -> str:
@@ -31,6 +36,69 @@ class MSELoss(_Loss):
         return F.mse_loss(input, target, reduction=self.reduction)
 
 
+class L1Loss(_Loss):
+    """Mean absolute error |x − y|.  input, target: (*), same shape -> () or (*)."""
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.l1_loss(input, target, reduction=self.reduction)
+
+
+class SmoothL1Loss(_Loss):
+    """½(x − y)²/β where |x − y| < β, else |x − y| − ½β."""
+
+    def __init__(self, size_average=None, reduce=None, reduction: str = "mean",
+                 beta: float = 1.0) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.beta = beta
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class HuberLoss(_Loss):
+    """½(x − y)² where |x − y| < δ, else δ(|x − y| − ½δ)."""
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction=reduction)
+        self.delta = delta
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+
+class BCELoss(_Loss):
+    """Binary cross-entropy on probabilities (logs clamped at −100).  input, target: (*)."""
+
+    def __init__(self, weight=None, size_average=None, reduce=None,
+                 reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.register_buffer("weight", weight)
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.binary_cross_entropy(input, target, weight=self.weight,
+                                      reduction=self.reduction)
+
+
+class KLDivLoss(_Loss):
+    """KL divergence with log-probability input: Σ p·(log p − input); 'batchmean' gives the
+    KL per sample."""
+
+    def __init__(self, size_average=None, reduce=None, reduction: str = "mean",
+                 log_target: bool = False) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.log_target = log_target
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+
+
+class SoftMarginLoss(_Loss):
+    """log(1 + exp(−y·x)) for labels y in {−1, 1}."""
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.soft_margin_loss(input, target, reduction=self.reduction)
+
+
 class CrossEntropyLoss(_Loss):
     """Softmax cross-entropy on logits (see `functional.cross_entropy`).
 
@@ -39,9 +107,9 @@ class CrossEntropyLoss(_Loss):
     Returns () or (N, *) for 'none'.
     """
 
-    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean",
-                 label_smoothing: float = 0.0) -> None:
-        super().__init__(reduction)
+    def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
+                 reduction: str = "mean", label_smoothing: float = 0.0) -> None:
+        super().__init__(size_average, reduce, reduction)
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(
                 f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing}"
@@ -66,8 +134,9 @@ class NLLLoss(_Loss):
     integer class indices; weight: (C,). Returns () or (N, *) for 'none'.
     """
 
-    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean") -> None:
-        super().__init__(reduction)
+    def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
+                 reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
         self.ignore_index = ignore_index
 
@@ -86,8 +155,9 @@ class BCEWithLogitsLoss(_Loss):
     last axis. Returns () or (*) for 'none'.
     """
 
-    def __init__(self, weight=None, reduction: str = "mean", pos_weight=None) -> None:
-        super().__init__(reduction)
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean",
+                 pos_weight=None) -> None:
+        super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
         self.register_buffer("pos_weight", pos_weight)
 
@@ -104,9 +174,9 @@ class MultiMarginLoss(_Loss):
     Returns () or (N,) for 'none'.
     """
 
-    def __init__(self, p: int = 1, margin: float = 1.0, weight=None,
-                 reduction: str = "mean") -> None:
-        super().__init__(reduction)
+    def __init__(self, p: int = 1, margin: float = 1.0, weight=None, size_average=None,
+                 reduce=None, reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
         if p not in (1, 2) or isinstance(p, bool):
             raise ValueError(f"MultiMarginLoss: p must be 1 or 2, got {p!r}")
         self.p = p
@@ -128,7 +198,7 @@ class MulticlassSVMLoss(_Loss):
     """
 
     def __init__(self, margin: float = 1.0, reduction: str = "mean") -> None:
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         self.margin = margin
 
     def forward(self, input: Tensor, target) -> Tensor:

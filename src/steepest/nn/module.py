@@ -1,15 +1,43 @@
-"""`Module`: the base of every layer and model, and the containers `Sequential`, `ModuleList`."""
+"""`Module`: the base of every layer and model, and the containers `Sequential`, `ModuleList`,
+`ModuleDict`, `ParameterList`, `ParameterDict`."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
 from steepest.nn.parameter import Parameter
-from steepest.tensor import Tensor
+from steepest.tensor import Tensor, _check_device, device
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class StateDictKeyError(KeyError, RuntimeError):
+    """Missing or unexpected keys in load_state_dict: a RuntimeError as in PyTorch (and a
+    KeyError, as steepest raised before)."""
+
+
+class StateDictShapeError(ValueError, RuntimeError):
+    """A shape mismatch in load_state_dict: a RuntimeError as in PyTorch (and a ValueError)."""
+
+
+class _RemovableHandle:
+    """What register_*_hook returns: `.remove()` takes the hook out again."""
+
+    def __init__(self, hooks: dict, key: int) -> None:
+        self._hooks, self.id = hooks, key
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self) -> _RemovableHandle:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
 
 
 class Module:
@@ -21,8 +49,12 @@ class Module:
     """
 
     training: bool
+    _hooked = False  # set on a module once a forward hook is registered (a fast check per call)
 
-    def __init__(self) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if args or kwargs:
+            raise TypeError(f"{type(self).__name__}.__init__() got unexpected arguments: "
+                            f"Module.__init__ takes none (call super().__init__())")
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
@@ -61,39 +93,128 @@ class Module:
         else:
             setattr(self, name, param)
 
-    def register_buffer(self, name: str, value: Tensor | None) -> None:
-        """Saved in state_dict and converted by double()/float(), but not trained."""
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Converted by double()/float() and saved in state_dict (unless persistent=False), but
+        not trained."""
+        if not isinstance(name, str) or "." in name or name == "":
+            raise KeyError(f"buffer name must be a non-empty string without '.', got {name!r}")
         names = self.__dict__.setdefault("_buffer_names", set())
         names.add(name)
-        if value is not None and not isinstance(value, Tensor):
-            value = Tensor(np.asarray(value))
-        self._buffers[name] = value
-        object.__setattr__(self, name, value)
+        transient = self.__dict__.setdefault("_non_persistent", set())
+        if persistent:
+            transient.discard(name)
+        else:
+            transient.add(name)
+        if tensor is not None and not isinstance(tensor, Tensor):
+            tensor = Tensor(np.asarray(tensor))
+        self._buffers[name] = tensor
+        object.__setattr__(self, name, tensor)
 
     def add_module(self, name: str, module: Module | None) -> None:
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
         if module is None:
             self._modules[name] = None
             object.__setattr__(self, name, None)
         else:
             setattr(self, name, module)
 
+    register_module = add_module
+
+    def get_submodule(self, target: str) -> Module:
+        module = self
+        for part in target.split(".") if target else []:
+            child = module._modules.get(part)
+            if child is None:
+                raise AttributeError(f"{type(module).__name__} has no attribute `{part}`")
+            module = child
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if name not in module._parameters:
+            raise AttributeError(f"{type(module).__name__} has no parameter `{name}`")
+        return module._parameters[name]
+
+    def get_buffer(self, target: str) -> Tensor:
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if name not in module._buffers:
+            raise AttributeError(f"{type(module).__name__} has no buffer `{name}`")
+        return module._buffers[name]
+
     # ------------------------------------------------------------------ calling
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        if not self._hooked:
+            return self.forward(*args, **kwargs)
+        for hook in list(self._forward_pre_hooks.values()):
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
+        output = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            result = hook(self, args, output)
+            if result is not None:
+                output = result
+        return output
+
+    def _hooks(self, kind: str) -> dict:
+        if not self._hooked:
+            object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+            object.__setattr__(self, "_forward_hooks", OrderedDict())
+            object.__setattr__(self, "_hooked", True)
+        return self.__dict__[kind]
+
+    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> _RemovableHandle:
+        """hook(module, args) runs before forward; a returned value replaces args."""
+        return self._add_hook("_forward_pre_hooks", hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook: Callable, *, prepend: bool = False,
+                              with_kwargs: bool = False,
+                              always_call: bool = False) -> _RemovableHandle:
+        """hook(module, args, output) runs after forward; a returned value replaces output."""
+        return self._add_hook("_forward_hooks", hook, prepend, with_kwargs)
+
+    def _add_hook(self, kind: str, hook: Callable, prepend: bool,
+                  with_kwargs: bool) -> _RemovableHandle:
+        if with_kwargs:
+            raise NotImplementedError("forward hooks with_kwargs=True are not supported")
+        hooks = self._hooks(kind)
+        key = id(hook) ^ len(hooks) << 1
+        while key in hooks:
+            key += 1
+        hooks[key] = hook
+        if prepend:
+            hooks.move_to_end(key, last=False)
+        return _RemovableHandle(hooks, key)
+
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> Any:
+        raise NotImplementedError(
+            "module backward hooks are not supported; register a hook on a tensor instead "
+            "(output.register_hook(fn) sees d(loss)/d(output))")
+
+    register_backward_hook = register_full_backward_hook
 
     # ------------------------------------------------------------------ traversal
-    def named_modules(self, prefix: str = "", memo: set | None = None) -> Iterator:
+    def named_modules(self, memo: set | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator:
+        if isinstance(memo, str):  # steepest's older order named_modules(prefix, memo)
+            memo, prefix = (prefix if isinstance(prefix, set) else None), memo
         memo = set() if memo is None else memo
-        if id(self) in memo:
-            return
-        memo.add(id(self))
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
         yield prefix, self
         for name, child in self._modules.items():
             if child is not None:
-                yield from child.named_modules(f"{prefix}.{name}" if prefix else name, memo)
+                yield from child.named_modules(memo, f"{prefix}.{name}" if prefix else name,
+                                               remove_duplicate)
 
     def modules(self) -> Iterator[Module]:
         for _, module in self.named_modules():
@@ -108,12 +229,13 @@ class Module:
         for _, child in self.named_children():
             yield child
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator:
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator:
         seen = set()
-        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for module_prefix, module in modules:
             for name, param in module._parameters.items():
-                if param is None or id(param) in seen:
+                if param is None or (remove_duplicate and id(param) in seen):
                     continue
                 seen.add(id(param))
                 yield (f"{module_prefix}.{name}" if module_prefix else name), param
@@ -122,8 +244,9 @@ class Module:
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator:
-        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator:
+        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for module_prefix, module in modules:
             for name, buf in module._buffers.items():
                 if buf is not None:
@@ -153,7 +276,7 @@ class Module:
             if set_to_none:
                 param.grad = None
             elif param.grad is not None:
-                param.grad[...] = 0
+                param.grad.data[...] = 0
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
         for child in self.children():
@@ -161,12 +284,16 @@ class Module:
         fn(self)
         return self
 
-    # ------------------------------------------------------------------ dtype
+    # ------------------------------------------------------------------ dtype and device
     def _cast(self, dtype: Any) -> Module:
+        """Floating parameters and buffers to dtype, in place (the same Parameter objects, so
+        an optimizer built before still holds them)."""
+        dtype = np.dtype(dtype)
         for param in self.parameters():
-            param.data = param.data.astype(dtype)
-            if param.grad is not None:
-                param.grad = param.grad.astype(dtype)
+            if param.data.dtype.kind == "f" and param.data.dtype != dtype:
+                param.data = param.data.astype(dtype)
+                if param.grad is not None:
+                    param.grad = Tensor._wrap(param.grad.data.astype(dtype))
         for buf in self.buffers():
             if np.issubdtype(buf.data.dtype, np.floating):
                 buf.data = buf.data.astype(dtype)
@@ -178,37 +305,84 @@ class Module:
     def float(self) -> Module:
         return self._cast(np.float32)
 
+    def half(self) -> Module:
+        return self._cast(np.float16)
+
+    def type(self, dst_type: Any) -> Module:
+        return self._cast(dst_type)
+
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """to(device), to(dtype), to(device, dtype), to(tensor): casts floating parameters and
+        buffers; only the CPU exists, so a device other than 'cpu' is an error."""
+        dtype = kwargs.pop("dtype", None)
+        _check_device(kwargs.pop("device", None))
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("memory_format", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.data.dtype
+            elif isinstance(arg, (str, device)):
+                _check_device(arg)
+            elif isinstance(arg, bool) or arg is None:
+                continue
+            else:
+                dtype = arg
+        if dtype is not None:
+            if np.dtype(dtype).kind != "f":
+                raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got "
+                                f"desired dtype={np.dtype(dtype)}")
+            self._cast(dtype)
+        return self
+
+    def cpu(self) -> Module:
+        return self
+
+    def cuda(self, device: Any = None) -> Module:
+        _check_device("cuda")
+        return self
+
+    def share_memory(self) -> Module:
+        return self
+
     # ------------------------------------------------------------------ state
-    def state_dict(self) -> OrderedDict:
-        """Parameters and buffers by PyTorch's dotted names; arrays share memory with the module."""
+    def state_dict(self, *args: Any, destination: Any = None, prefix: str = "",
+                   keep_vars: bool = False) -> OrderedDict:
+        """Parameters and persistent buffers by PyTorch's dotted names, as NumPy arrays that
+        share memory with the module (PyTorch gives tensors; `torch.tensor(v)` converts)."""
         # PyTorch's order: module by module, each module's parameters then its buffers.
-        state = OrderedDict()
+        state = OrderedDict() if destination is None else destination
         seen = set()
-        for prefix, module in self.named_modules():
-            dot = prefix + "." if prefix else ""
+        for path, module in self.named_modules():
+            dot = prefix + (path + "." if path else "")
+            transient = module.__dict__.get("_non_persistent", ())
             for name, param in module._parameters.items():
                 if param is not None and id(param) not in seen:
                     seen.add(id(param))
                     state[dot + name] = param.data
             for name, buf in module._buffers.items():
-                if buf is not None:
+                if buf is not None and name not in transient:
                     state[dot + name] = buf.data
         return state
 
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True):
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True,
+                        assign: bool = False):
         """Copy values into this module's parameters and buffers, checking names and shapes.
 
-        Values may be NumPy arrays, steepest tensors or anything array-like (PyTorch tensors:
-        call `.detach().numpy()` or pass them directly). Returns (missing_keys, unexpected_keys).
+        Values may be NumPy arrays, steepest tensors or anything array-like (PyTorch tensors
+        too). Returns (missing_keys, unexpected_keys), a named tuple as PyTorch's.
         """
         own = dict(self.named_parameters())
-        own.update(self.named_buffers())
+        own.update((name, buf) for name, buf in self.named_buffers()
+                   if name.rpartition(".")[2] not in self.get_submodule(
+                       name.rpartition(".")[0]).__dict__.get("_non_persistent", ()))
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
-            raise KeyError(
-                f"load_state_dict for {type(self).__name__}: missing keys {missing}, "
-                f"unexpected keys {unexpected}"
+            raise StateDictKeyError(
+                f"Error(s) in loading state_dict for {type(self).__name__}: missing keys "
+                f"{missing}, unexpected keys {unexpected}"
             )
         values = {}
         for name, target in own.items():
@@ -216,16 +390,17 @@ class Module:
                 continue
             value = _to_numpy(state_dict[name])
             if value.shape != target.shape:
-                raise ValueError(
-                    f"load_state_dict for {type(self).__name__}: {name!r} has shape "
-                    f"{value.shape} in the state dict but {target.shape} in the model"
+                raise StateDictShapeError(
+                    f"Error(s) in loading state_dict for {type(self).__name__}: size mismatch "
+                    f"for {name}: {name!r} has shape {value.shape} in the state dict but "
+                    f"{target.shape} in the model"
                 )
             values[name] = value
         # Every check passed: only now change anything, so a bad dict leaves the model intact.
         for name, value in values.items():
             target = own[name]
             target.data[...] = value.astype(target.data.dtype, copy=False)
-        return missing, unexpected
+        return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ display
     def extra_repr(self) -> str:
@@ -267,20 +442,27 @@ class Sequential(Module):
             for i, module in enumerate(modules):
                 self.add_module(str(i), module)
 
-    def forward(self, x: Any) -> Any:
+    def forward(self, input: Any) -> Any:
         for module in self._modules.values():
-            x = module(x)
-        return x
+            input = module(input)
+        return input
 
     def __getitem__(self, index: int | slice) -> Module:
-        modules = list(self._modules.values())
         if isinstance(index, slice):
-            return Sequential(*modules[index])
-        return modules[index]
+            return Sequential(OrderedDict(list(self._modules.items())[index]))
+        return list(self._modules.values())[_list_index(index, len(self))]
 
     def __setitem__(self, index: int, module: Module) -> None:
-        name = list(self._modules.keys())[index]
+        name = list(self._modules.keys())[_list_index(index, len(self))]
         setattr(self, name, module)
+
+    def __delitem__(self, index: int | slice) -> None:
+        modules = list(self._modules.values())
+        del modules[index if isinstance(index, slice) else _list_index(index, len(self))]
+        for name in list(self._modules):
+            delattr(self, name)
+        for i, module in enumerate(modules):  # PyTorch renumbers the remaining children
+            self.add_module(str(i), module)
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -288,28 +470,231 @@ class Sequential(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
+    def __add__(self, other: Sequential) -> Sequential:
+        return Sequential(*self, *other)
+
     def append(self, module: Module) -> Sequential:
         self.add_module(str(len(self)), module)
         return self
+
+    def extend(self, modules: Iterable[Module]) -> Sequential:
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module) -> Sequential:
+        modules = list(self._modules.values())
+        modules.insert(index, module)
+        for name in list(self._modules):
+            delattr(self, name)
+        for i, m in enumerate(modules):
+            self.add_module(str(i), m)
+        return self
+
+    def pop(self, index: int = -1) -> Module:
+        module = self[index]
+        del self[index]
+        return module
+
+
+def _list_index(index: int, length: int) -> int:
+    index = int(index)
+    if not -length <= index < length:
+        raise IndexError(f"index {index} is out of range")
+    return index % length
 
 
 class ModuleList(Module):
     """A list of modules whose parameters are registered; children are named "0", "1", ..."""
 
-    def __init__(self, modules: Iterable[Module] = ()) -> None:
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
         super().__init__()
-        for module in modules:
+        for module in modules or ():
             self.append(module)
 
     def append(self, module: Module) -> ModuleList:
         self.add_module(str(len(self._modules)), module)
         return self
 
-    def __getitem__(self, index: int) -> Module:
-        return list(self._modules.values())[index]
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        modules = list(self._modules.values())
+        modules.insert(index, module)
+        for name in list(self._modules):
+            delattr(self, name)
+        for i, m in enumerate(modules):
+            self.add_module(str(i), m)
+
+    def __getitem__(self, index: int | slice) -> Module:
+        if isinstance(index, slice):
+            return ModuleList(list(self._modules.values())[index])
+        return list(self._modules.values())[_list_index(index, len(self))]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        setattr(self, str(_list_index(index, len(self))), module)
+
+    def __delitem__(self, index: int | slice) -> None:
+        modules = list(self._modules.values())
+        del modules[index]
+        for name in list(self._modules):
+            delattr(self, name)
+        for i, m in enumerate(modules):
+            self.add_module(str(i), m)
 
     def __len__(self) -> int:
         return len(self._modules)
 
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
+
+    def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
+        return self.extend(modules)
+
+    def __add__(self, other: Iterable[Module]) -> ModuleList:
+        return ModuleList([*self, *other])
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("ModuleList has no forward(): iterate over its modules")
+
+
+class ModuleDict(Module):
+    """A dict of modules whose parameters are registered under their keys (insertion order)."""
+
+    def __init__(self, modules: Mapping[str, Module] | None = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        self.add_module(key, module)
+
+    def __delitem__(self, key: str) -> None:
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._modules
+
+    def keys(self):
+        return self._modules.keys()
+
+    def values(self):
+        return self._modules.values()
+
+    def items(self):
+        return self._modules.items()
+
+    def clear(self) -> None:
+        for key in list(self._modules):
+            delattr(self, key)
+
+    def pop(self, key: str) -> Module:
+        module = self._modules[key]
+        delattr(self, key)
+        return module
+
+    def update(self, modules: Mapping[str, Module] | Iterable) -> None:
+        items = modules.items() if isinstance(modules, Mapping) else modules
+        for key, module in items:
+            self[key] = module
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("ModuleDict has no forward(): index it by key")
+
+
+class ParameterList(Module):
+    """A list of Parameters registered as "0", "1", ... (tensors become Parameters)."""
+
+    def __init__(self, values: Iterable[Any] | None = None) -> None:
+        super().__init__()
+        for value in values or ():
+            self.append(value)
+
+    def append(self, value: Any) -> ParameterList:
+        self.register_parameter(str(len(self._parameters)), _as_parameter(value))
+        return self
+
+    def extend(self, values: Iterable[Any]) -> ParameterList:
+        for value in values:
+            self.append(value)
+        return self
+
+    def __getitem__(self, index: int | slice) -> Any:
+        params = list(self._parameters.values())
+        if isinstance(index, slice):
+            return ParameterList(params[index])
+        return params[_list_index(index, len(self))]
+
+    def __setitem__(self, index: int, value: Any) -> None:
+        self.register_parameter(str(_list_index(index, len(self))), _as_parameter(value))
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[Parameter]:
+        return iter(self._parameters.values())
+
+    def __iadd__(self, values: Iterable[Any]) -> ParameterList:
+        return self.extend(values)
+
+
+class ParameterDict(Module):
+    """A dict of Parameters registered under their keys."""
+
+    def __init__(self, parameters: Mapping[str, Any] | None = None) -> None:
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key: str) -> Parameter:
+        return self._parameters[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.register_parameter(key, _as_parameter(value))
+
+    def __delitem__(self, key: str) -> None:
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parameters)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._parameters
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def values(self):
+        return self._parameters.values()
+
+    def items(self):
+        return self._parameters.items()
+
+    def update(self, parameters: Mapping[str, Any] | Iterable) -> None:
+        items = parameters.items() if isinstance(parameters, Mapping) else parameters
+        for key, value in items:
+            self[key] = value
+
+    def pop(self, key: str) -> Parameter:
+        value = self._parameters[key]
+        delattr(self, key)
+        return value
+
+
+def _as_parameter(value: Any) -> Parameter:
+    return value if isinstance(value, Parameter) else Parameter(value)

@@ -1,147 +1,21 @@
-"""Batch normalisation: `BatchNorm1d`, `BatchNorm2d` (running statistics, momentum, eval mode).
-
-Ioffe & Szegedy (2015): each channel c is normalised by statistics over every axis but the
-channel axis (1), then scaled and shifted by learned γ (weight) and β (bias):
-
-    x̂ = (x − μ_c) / √(σ²_c + ε),   y = γ_c · x̂ + β_c
-
-In training μ and σ² are the batch's (σ² biased, divided by n); the running estimates are updated
-with the *unbiased* variance (n / (n − 1) · σ²), as PyTorch does. In eval the running estimates
-are used, so the layer is a fixed per-channel affine map.
+"""Normalisation layers: `BatchNorm1d`, `BatchNorm2d` (running statistics, momentum, eval mode),
+`LayerNorm`, `GroupNorm`, `RMSNorm`. The formulas live in `steepest.functional.normalization`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from steepest.autograd.function import Function
+from steepest.functional.normalization import (  # noqa: F401  (BatchNormFunction re-exported)
+    BatchNormFunction,
+    batch_norm,
+    group_norm,
+    layer_norm,
+    rms_norm,
+)
 from steepest.nn.module import Module
 from steepest.nn.parameter import Parameter
-from steepest.tensor import DEFAULT_DTYPE, Tensor
-
-
-def _channel_shape(ndim: int, channels: int) -> tuple:
-    """(1, C, 1, ...): the shape that broadcasts a per-channel vector over (N, C, ...)."""
-    return (1, channels) + (1,) * (ndim - 2)
-
-
-class BatchNormFunction(Function):
-    """Fused batch norm over the channel axis 1.  x: (N, C, *), weight, bias: (C,) or None.
-
-    With `mean` and `var` given (arrays of shape (C,)), they are constants (eval mode): the op
-    is the affine map y = γ (x − mean) / √(var + ε) + β and dx = g γ / √(var + ε).
-    Without them the batch statistics are computed here and are part of the function, so
-    (with x̂ normalised, n = N·∏*, sums over every axis but 1, and g = dL/dy):
-
-        dx = γ / √(σ² + ε) · (g − Σg / n − x̂ · Σ(g x̂) / n),   dγ = Σ g x̂,   dβ = Σ g
-
-    If `running_mean` / `running_var` arrays are given in that mode they are updated in place
-    (no graph: they are buffers) with `momentum`: r = (1 − m) r + m · stat, var unbiased.
-    """
-
-    @staticmethod
-    def forward(ctx, x, weight, bias, *, eps, mean=None, var=None, running_mean=None,
-                running_var=None, momentum=0.1):
-        axes = (0,) + tuple(range(2, x.ndim))
-        shape = _channel_shape(x.ndim, x.shape[1])
-        ctx.axes, ctx.batch_stats = axes, mean is None
-        if mean is None:
-            count = x.size // x.shape[1]
-            batch_mean = x.mean(axis=axes, keepdims=True)
-            centred = x - batch_mean
-            # One pass without a temporary: Σ (x − μ)² per channel.
-            all_axes = list(range(x.ndim))
-            batch_var = np.einsum(centred, all_axes, centred, all_axes, [1]).reshape(shape)
-            batch_var /= count
-            inv_std = 1.0 / np.sqrt(batch_var + x.dtype.type(eps))
-            x_hat = np.multiply(centred, inv_std, out=centred)
-            if running_mean is not None:
-                running_mean *= 1.0 - momentum
-                running_mean += momentum * batch_mean.reshape(-1)
-            if running_var is not None:
-                unbiased = batch_var.reshape(-1) * (count / (count - 1))
-                running_var *= 1.0 - momentum
-                running_var += momentum * unbiased
-            ctx.count = count
-        else:
-            inv_std = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False).reshape(shape)
-            x_hat = (x - np.asarray(mean, dtype=x.dtype).reshape(shape)) * inv_std
-        ctx.x_hat, ctx.inv_std, ctx.weight = x_hat, inv_std, weight
-        if weight is None and bias is None:
-            return x_hat
-        out = x_hat.copy() if weight is None else x_hat * weight.reshape(shape)
-        if bias is not None:
-            out += bias.reshape(shape)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        need_x, need_w, need_b = ctx.needs_input_grad
-        x_hat, axes = ctx.x_hat, ctx.axes
-        shape = _channel_shape(x_hat.ndim, x_hat.shape[1])
-        sum_g = grad_out.sum(axis=axes, keepdims=True) if (need_b or need_x) else None
-        sum_g_xhat = None
-        if need_w or (need_x and ctx.batch_stats):
-            axes_all = list(range(x_hat.ndim))
-            sum_g_xhat = np.einsum(
-                grad_out, axes_all, x_hat, axes_all, [1]
-            ).reshape(shape)
-        grad_x = grad_w = grad_b = None
-        if need_x:
-            scale = ctx.inv_std if ctx.weight is None else ctx.inv_std * ctx.weight.reshape(shape)
-            if ctx.batch_stats:
-                inv_count = 1.0 / ctx.count
-                grad_x = x_hat * (sum_g_xhat * -inv_count)
-                grad_x += grad_out
-                grad_x -= sum_g * inv_count
-                grad_x *= scale
-            else:
-                grad_x = grad_out * scale
-        if need_w:
-            grad_w = sum_g_xhat.reshape(-1)
-        if need_b:
-            grad_b = sum_g.reshape(-1)
-        return grad_x, grad_w, grad_b
-
-
-def _array_or_none(value):
-    return value.data if isinstance(value, Tensor) else value
-
-
-def batch_norm(x: Tensor, running_mean: Tensor | np.ndarray | None,
-               running_var: Tensor | np.ndarray | None, weight: Tensor | None = None,
-               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
-               eps: float = 1e-5) -> Tensor:
-    """Batch norm as `torch.nn.functional.batch_norm`.  x: (N, C, *) -> (N, C, *).
-
-    running_mean, running_var: (C,) or None; weight, bias: (C,) or None.
-    training=True normalises by the batch statistics and updates the running ones in place
-    (if given) with factor `momentum`; training=False normalises by the running statistics.
-    """
-    if x.ndim < 2:
-        raise ValueError(f"batch_norm expects input of shape (N, C, *), got shape {x.shape}")
-    channels = x.shape[1]
-    for name, value in (("running_mean", running_mean), ("running_var", running_var),
-                        ("weight", weight), ("bias", bias)):
-        if value is not None and tuple(np.shape(_array_or_none(value))) != (channels,):
-            raise ValueError(
-                f"batch_norm: {name} has shape {tuple(np.shape(_array_or_none(value)))}, "
-                f"expected ({channels},) for input of shape {x.shape}"
-            )
-    running_mean = _array_or_none(running_mean)
-    running_var = _array_or_none(running_var)
-    if training:
-        if x.data.size // channels <= 1:
-            raise ValueError(
-                f"batch_norm: expected more than 1 value per channel when training, got input "
-                f"of shape {x.shape}"
-            )
-        return BatchNormFunction.apply(x, weight, bias, eps=float(eps), running_mean=running_mean,
-                                       running_var=running_var, momentum=float(momentum))
-    if running_mean is None or running_var is None:
-        raise ValueError("batch_norm: running_mean and running_var are needed when not training")
-    return BatchNormFunction.apply(x, weight, bias, eps=float(eps), mean=running_mean,
-                                   var=running_var)
+from steepest.tensor import Tensor, _check_device, get_default_dtype
 
 
 class _BatchNorm(Module):
@@ -151,9 +25,11 @@ class _BatchNorm(Module):
     _layout: str = ""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True,
-                 dtype=DEFAULT_DTYPE, *, bias: bool = True) -> None:
+                 affine: bool = True, track_running_stats: bool = True, device=None,
+                 dtype=None, *, bias: bool = True) -> None:
         super().__init__()
+        _check_device(device)
+        dtype = get_default_dtype() if dtype is None else dtype
         name = type(self).__name__
         if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) \
                 or num_features <= 0:
@@ -211,8 +87,9 @@ class _BatchNorm(Module):
                 f"C = {self.num_features}, got shape {tuple(x.shape)}"
             )
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, input: Tensor) -> Tensor:
         """x: (N, C, *) -> (N, C, *), normalised per channel."""
+        x = input
         self._check_input(x)
         use_batch_stats = self.training or not self.track_running_stats
         update = self.training and self.track_running_stats
@@ -259,6 +136,158 @@ class BatchNorm2d(_BatchNorm):
 
     x: (N, C, H, W) -> (N, C, H, W). Parameters, buffers and options as `BatchNorm1d`.
     """
+
+    _ranks = (4,)
+    _layout = "(N, C, H, W)"
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch norm over (N, C, D, H, W) input, per channel C."""
+
+    _ranks = (5,)
+    _layout = "(N, C, D, H, W)"
+
+
+def _shape_tuple(shape) -> tuple:
+    return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
+
+
+class LayerNorm(Module):
+    """Normalise each sample over its last dims (normalized_shape), then scale and shift
+    elementwise (Ba et al., 2016).  x: (*, *normalized_shape) -> same.
+
+    weight = 1, bias = 0 of shape normalized_shape (elementwise_affine; bias=False drops β).
+    """
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True, device=None, dtype=None) -> None:
+        super().__init__()
+        _check_device(device)
+        dtype = get_default_dtype() if dtype is None else dtype
+        self.normalized_shape = _shape_tuple(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(np.ones(self.normalized_shape, dtype=dtype))
+            if bias:
+                self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            self.weight.data[...] = 1
+        if self.bias is not None:
+            self.bias.data[...] = 0
+
+    def forward(self, input: Tensor) -> Tensor:
+        return layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+class RMSNorm(Module):
+    """x / √(mean(x²) + ε) · weight over the last dims (Zhang & Sennrich, 2019)."""
+
+    def __init__(self, normalized_shape, eps: float | None = None,
+                 elementwise_affine: bool = True, device=None, dtype=None) -> None:
+        super().__init__()
+        _check_device(device)
+        dtype = get_default_dtype() if dtype is None else dtype
+        self.normalized_shape = _shape_tuple(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(np.ones(self.normalized_shape, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+class GroupNorm(Module):
+    """Normalise groups of channels of each sample (Wu & He, 2018), then scale and shift per
+    channel.  x: (N, C, *) -> (N, C, *); weight = 1, bias = 0 of shape (C,)."""
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
+                 affine: bool = True, device=None, dtype=None, *, bias: bool = True) -> None:
+        super().__init__()
+        _check_device(device)
+        if num_channels % num_groups:
+            raise ValueError("num_channels must be divisible by num_groups")
+        dtype = get_default_dtype() if dtype is None else dtype
+        self.num_groups, self.num_channels = num_groups, num_channels
+        self.eps, self.affine = eps, affine
+        if affine:
+            self.weight = Parameter(np.ones(num_channels, dtype=dtype))
+            if bias:
+                self.bias = Parameter(np.zeros(num_channels, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class _InstanceNorm(_BatchNorm):
+    """Normalise each channel of each sample over its positions (Ulyanov et al., 2016);
+    PyTorch's defaults: no affine parameters, no running statistics."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
+                 affine: bool = False, track_running_stats: bool = False, device=None,
+                 dtype=None, *, bias: bool = True) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
+                         dtype, bias=bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        unbatched = input.ndim == self._ranks[0] - 1
+        x = input.unsqueeze(0) if unbatched else input
+        self._check_input(x)
+        use_input_stats = self.training or not self.track_running_stats
+        if use_input_stats and self.track_running_stats:
+            from steepest.autograd.grad_mode import no_grad
+
+            with no_grad():  # the running statistics follow the per-instance ones, averaged
+                axes = tuple(range(2, x.ndim))
+                mean = x.data.mean(axis=axes).mean(axis=0)
+                count = int(np.prod(x.shape[2:]))
+                var = x.data.var(axis=axes, ddof=1 if count > 1 else 0).mean(axis=0)
+                m = self.momentum
+                self.running_mean.data[...] = (1 - m) * self.running_mean.data + m * mean
+                self.running_var.data[...] = (1 - m) * self.running_var.data + m * var
+        from steepest.functional.normalization import instance_norm
+
+        out = instance_norm(x, None if use_input_stats else self.running_mean,
+                            None if use_input_stats else self.running_var, self.weight,
+                            self.bias, use_input_stats, self.momentum, self.eps)
+        return out.squeeze(0) if unbatched else out
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """x: (N, C, L) or (C, L)."""
+
+    _ranks = (3,)
+    _layout = "(N, C, L)"
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """x: (N, C, H, W) or (C, H, W)."""
 
     _ranks = (4,)
     _layout = "(N, C, H, W)"

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from steepest.tensor import Tensor
+import numpy as np
+
+from steepest.tensor import Tensor, get_default_dtype
 
 
 class Parameter(Tensor):
     """A tensor that requires grad by default and is listed by `Module.parameters()`."""
 
-    def __init__(self, data: Any, requires_grad: bool = True) -> None:
+    def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
+        if data is None:
+            data = np.zeros(0, dtype=get_default_dtype())
         super().__init__(data.data if isinstance(data, Tensor) else data,
                          requires_grad=requires_grad)
 

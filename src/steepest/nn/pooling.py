@@ -1,4 +1,5 @@
-"""Pooling layers: `MaxPool1d`, `MaxPool2d`, `AvgPool2d`, `FractionalMaxPool2d`."""
+"""Pooling layers: `MaxPool1d`, `MaxPool2d`, `AvgPool1d`, `AvgPool2d`, the adaptive pools and
+`FractionalMaxPool2d`."""
 
 from __future__ import annotations
 
@@ -14,15 +15,16 @@ class _MaxPoolNd(Module):
     functional = None
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
-                 ceil_mode: bool = False) -> None:
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding, self.dilation, self.ceil_mode = padding, dilation, bool(ceil_mode)
+        self.return_indices = bool(return_indices)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return type(self).functional(x, self.kernel_size, self.stride, self.padding,
-                                     self.dilation, self.ceil_mode)
+    def forward(self, input: Tensor) -> Tensor:
+        return type(self).functional(input, self.kernel_size, self.stride, self.padding,
+                                     self.dilation, self.ceil_mode, self.return_indices)
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -64,8 +66,8 @@ class AvgPool2d(Module):
         self.padding, self.ceil_mode = padding, bool(ceil_mode)
         self.count_include_pad, self.divisor_override = bool(count_include_pad), divisor_override
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad, self.divisor_override)
 
     def extra_repr(self) -> str:
@@ -95,11 +97,79 @@ class FractionalMaxPool2d(Module):
                                                                  output_ratio)
         self.generator = generator
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.fractional_max_pool2d(x, self.kernel_size, self.output_size, self.output_ratio,
+    def forward(self, input: Tensor) -> Tensor:
+        return F.fractional_max_pool2d(input, self.kernel_size, self.output_size, self.output_ratio,
                                        generator=self.generator)
 
     def extra_repr(self) -> str:
         size = (f"output_size={self.output_size}" if self.output_size is not None
                 else f"output_ratio={self.output_ratio}")
         return f"kernel_size={self.kernel_size}, {size}"
+
+
+class AvgPool1d(Module):
+    """Mean over windows of kernel_size. x: (N, C, L) or (C, L) -> (N, C, L')."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding, self.ceil_mode = padding, bool(ceil_mode)
+        self.count_include_pad = bool(count_include_pad)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class _AdaptivePool(Module):
+    functional = None
+
+    def __init__(self, output_size, return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size = output_size
+        self.return_indices = bool(return_indices)
+
+    def forward(self, input: Tensor) -> Tensor:
+        if self.return_indices:
+            return type(self).functional(input, self.output_size, True)
+        return type(self).functional(input, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool1d(_AdaptivePool):
+    """Average to a fixed length. x: (N, C, L) -> (N, C, output_size); window i covers
+    [⌊i·L/out⌋, ⌈(i+1)·L/out⌉)."""
+
+    functional = staticmethod(F.adaptive_avg_pool1d)
+
+    def __init__(self, output_size) -> None:
+        super().__init__(output_size)
+
+
+class AdaptiveAvgPool2d(_AdaptivePool):
+    """Average to a fixed size. x: (N, C, H, W) -> (N, C, oH, oW); output_size an int, a
+    pair, or None in a pair to keep that size."""
+
+    functional = staticmethod(F.adaptive_avg_pool2d)
+
+    def __init__(self, output_size) -> None:
+        super().__init__(output_size)
+
+
+class AdaptiveMaxPool1d(_AdaptivePool):
+    """Max to a fixed length. x: (N, C, L) -> (N, C, output_size)."""
+
+    functional = staticmethod(F.adaptive_max_pool1d)
+
+
+class AdaptiveMaxPool2d(_AdaptivePool):
+    """Max to a fixed size. x: (N, C, H, W) -> (N, C, oH, oW)."""
+
+    functional = staticmethod(F.adaptive_max_pool2d)

@@ -95,7 +95,7 @@ def maxout(x: Tensor, weight: Tensor, bias: Tensor | None, pieces: int) -> Tenso
     x: (..., in), weight: (out·pieces, in), bias: (out·pieces,) or None -> (..., out).
     Unit i owns the `pieces` consecutive rows i·pieces ... i·pieces + pieces − 1 of the weight.
     The gradient goes to the winning piece; pieces tied for the max share it equally (the
-    convention of steepest's `max`, as `torch.amax`; `torch.max(dim)` would pick one).
+    convention of `amax`; `max(dim)` would pick one).
     """
     if isinstance(pieces, bool) or not isinstance(pieces, (int, np.integer)) or pieces < 1:
         raise ValueError(f"maxout: pieces must be a positive integer, got {pieces!r}")
@@ -106,7 +106,7 @@ def maxout(x: Tensor, weight: Tensor, bias: Tensor | None, pieces: int) -> Tenso
             f"pieces={pieces}"
         )
     z = F.linear(x, weight, bias)
-    return z.reshape(z.shape[:-1] + (rows // pieces, pieces)).max(axis=-1)
+    return z.reshape(z.shape[:-1] + (rows // pieces, pieces)).amax(dim=-1)
 
 
 class Maxout(Module):

@@ -250,7 +250,7 @@ class GradNormLogger(Callback):
         norms = {}
         for name, param in trainer.model.named_parameters():
             if param.grad is not None:
-                norm = float(np.linalg.norm(param.grad.ravel()))
+                norm = float(np.linalg.norm(param.grad.data.ravel()))
                 total += norm * norm
                 if self.per_layer:
                     norms[f"grad_norm/{name}"] = norm
