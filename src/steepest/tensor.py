@@ -576,9 +576,18 @@ class Tensor:
         steps = _index_steps(self.data.ndim, index)
         out = self
         for step in steps:
-            out = _ops.GetItem.apply(out, index=step)
-            if out.data.base is not None and _is_view_index(step):
-                out._base = self if self._base is None else self._base
+            if _is_view_index(step):
+                # x[0] of a vector is a NumPy scalar, not a view: x[0, ...] is a 0-d view, so
+                # writes through it reach x, as in PyTorch.
+                if not isinstance(step, tuple):
+                    step = (step, Ellipsis)
+                elif Ellipsis not in step:
+                    step = step + (Ellipsis,)
+                out = _ops.GetItem.apply(out, index=step)
+                if out.data.base is not None:
+                    out._base = self if self._base is None else self._base
+            else:
+                out = _ops.GetItem.apply(out, index=step)
         return out
 
     def __setitem__(self, index, value) -> None:

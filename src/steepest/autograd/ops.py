@@ -39,11 +39,14 @@ class Sub(Function):
 
 
 class Mul(Function):
-    """z = x * y."""
+    """z = x * y. Each input is kept only if the other's gradient needs it (as PyTorch), so
+    changing an input in place afterwards is an error only where it would matter."""
 
     @staticmethod
     def forward(ctx, x, y):
-        ctx.x, ctx.y = x, y
+        need_x, need_y = ctx.needs_input_grad
+        ctx.x = x if need_y else None
+        ctx.y = y if need_x else None
         return x * y
 
     @staticmethod
@@ -57,7 +60,8 @@ class Div(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        ctx.x, ctx.y = x, y
+        ctx.x = x if ctx.needs_input_grad[1] else None
+        ctx.y = y
         return x / y
 
     @staticmethod
@@ -85,8 +89,13 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, x, p):
-        out = np.power(x, p)
-        ctx.x, ctx.p, ctx.out = x, p, out
+        if np.ndim(p) and np.asarray(p).dtype.kind in "iu" and np.asarray(x).dtype.kind in "iu" \
+                and (np.asarray(p) < 0).any():
+            out = _integer_power(x, p)
+        else:
+            out = np.power(x, p)
+        ctx.x, ctx.p = x, p
+        ctx.out = out if ctx.needs_input_grad[1] else None  # only dz/dp needs z
         return out
 
     @staticmethod
@@ -106,36 +115,53 @@ class Pow(Function):
         return grad_x, grad_p
 
 
+def _integer_power(x, p):
+    """Integer x ** p with negative exponents as PyTorch (C's integer power): 1 for x = 1,
+    ±1 for x = −1, 0 otherwise."""
+    dtype = np.result_type(x, p)  # before broadcasting: a Python int base stays weak
+    x, p = np.broadcast_arrays(np.asarray(x), np.asarray(p))
+    out = np.power(x, np.maximum(p, 0))
+    negative = p < 0
+    odd = (p % 2).astype(bool)
+    out = np.where(negative, np.where(x == 1, 1, np.where(x == -1, np.where(odd, -1, 1), 0)),
+                   out)
+    return out.astype(dtype)
+
+
 class MatMul(Function):
     """z = x @ y with NumPy's rules: batched over leading axes, 1-D operands promoted."""
 
     @staticmethod
     def forward(ctx, x, y):
-        ctx.x, ctx.y = x, y
+        need_x, need_y = ctx.needs_input_grad
+        ctx.x = x if need_y else None
+        ctx.y = y if need_x else None
+        ctx.ndims = (x.ndim, y.ndim)
         return x @ y
 
     @staticmethod
     def backward(ctx, grad_out):
         x, y = ctx.x, ctx.y
+        x_ndim, y_ndim = ctx.ndims
         need_x, need_y = ctx.needs_input_grad
-        if x.ndim == 1 and y.ndim == 1:
+        if x_ndim == 1 and y_ndim == 1:
             return (grad_out * y if need_x else None), (grad_out * x if need_y else None)
         # Promote 1-D operands to matrices, as forward did, then drop the added axis.
-        x2 = x[None, :] if x.ndim == 1 else x
-        y2 = y[:, None] if y.ndim == 1 else y
         g = grad_out
-        if x.ndim == 1:
+        if x_ndim == 1:
             g = g[..., None, :]
-        if y.ndim == 1:
+        if y_ndim == 1:
             g = g[..., None]
         grad_x = grad_y = None
         if need_x:
+            y2 = y[:, None] if y_ndim == 1 else y
             grad_x = g @ np.swapaxes(y2, -1, -2)
-            if x.ndim == 1:
+            if x_ndim == 1:
                 grad_x = grad_x[..., 0, :]
         if need_y:
+            x2 = x[None, :] if x_ndim == 1 else x
             grad_y = np.swapaxes(x2, -1, -2) @ g
-            if y.ndim == 1:
+            if y_ndim == 1:
                 grad_y = grad_y[..., 0]
         return grad_x, grad_y
 
@@ -145,7 +171,10 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):
-        ctx.x, ctx.weight = x, weight
+        need_x, need_w = ctx.needs_input_grad[:2]
+        # As addmm: x is kept for the weight's gradient, the weight for x's.
+        ctx.x = x if need_w else None
+        ctx.weight = weight if need_x else None
         out = x @ weight.T
         if bias is not None:
             out += bias

@@ -120,9 +120,15 @@ def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = Fa
 @with_out
 def std(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
         correction: Any = None) -> Tensor:
-    """√var (see `var`)."""
+    """√var (see `var`). Where the variance is 0 the gradient is 0, as PyTorch's (√ has an
+    infinite slope there): √(var + [var = 0]) · [var ≠ 0] has the same values and that slope."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return ops.Sqrt.apply(var(input, dim, unbiased, keepdim, correction=correction))
+        variance = var(input, dim, unbiased, keepdim, correction=correction)
+        zero = variance.data == 0
+        if not zero.any():
+            return ops.Sqrt.apply(variance)
+        dtype = variance.data.dtype
+        return ops.Sqrt.apply(variance + zero.astype(dtype)) * (~zero).astype(dtype)
 
 
 def var_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,

@@ -41,9 +41,11 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
     if value not in (None, 0, 0.0):
         raise ValueError(f"Padding mode \"{mode}\" doesn't take in value argument")
     dims = len(pad) // 2
-    if dims > x.ndim - 1:
-        raise NotImplementedError(f"Only 2D, 3D, 4D, 5D padding with non-constant padding are "
-                                  f"supported for now (input {x.ndim}-D, pad {pad})")
+    # PyTorch pads the last 1, 2 or 3 dims of a batched (N, C, ...) or unbatched (C, ...) input.
+    if dims not in (x.ndim - 2, x.ndim - 1) or not 1 <= dims <= 3:
+        raise NotImplementedError(f"Padding size {len(pad)} is not supported for {x.ndim}D "
+                                  f"input tensor (mode {mode!r} pads 1 to 3 trailing dims of "
+                                  f"(N, C, ...) or (C, ...) input)")
     for k in range(dims):
         axis = x.ndim - 1 - k
         before, after = pad[2 * k], pad[2 * k + 1]
