@@ -190,7 +190,7 @@ def test_a_parameter_server_in_apply_update_gives_the_local_training_bit_for_bit
 
     def push_and_pull(optimizer, params):
         for theirs, mine in zip(server_model.parameters(), params, strict=True):
-            theirs.grad = mine.grad.copy()
+            theirs.grad = mine.grad.clone()
         server_optimizer.step()
         pushed.append(len(params))
         for theirs, mine in zip(server_model.parameters(), params, strict=True):

@@ -85,8 +85,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "_grad", "requires_grad", "grad_fn", "__weakref__", "__dict__")
-    # Make `ndarray + Tensor` call Tensor.__radd__ instead of NumPy broadcasting over objects.
-    __array_priority__ = 1000
+    __array_priority__ = 1000  # NumPy's binary operators defer to Tensor (__array_ufunc__)
     # Defaults read through the class, so creating a tensor costs nothing for them; an instance
     # gets its own value only when it is a view or is written in place (autograd/inplace.py).
     _base = None  # the tensor whose memory this one is a view of (the memory's owner)
@@ -260,6 +259,21 @@ class Tensor:
         if dtype is not None and np.dtype(dtype) != self.data.dtype:
             return self.data.astype(dtype)
         return self.data.copy() if copy else self.data
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """NumPy ufuncs with a Tensor operand. `array + tensor` (and the other operators) is
+        the Tensor op, recorded in the graph; a write into an array (`p.data -= lr * p.grad`,
+        any `out=`) and every other ufunc (np.exp(t)) work on the arrays, outside the graph."""
+        dunder = _REFLECTED.get(ufunc.__name__)
+        if method == "__call__" and "out" not in kwargs and dunder is not None \
+                and len(inputs) == 2:
+            left, right = inputs
+            if isinstance(left, Tensor):
+                return getattr(Tensor, dunder[0])(left, right)
+            return getattr(Tensor, dunder[1])(right, left)
+        if "out" in kwargs:
+            kwargs["out"] = tuple(o.data if isinstance(o, Tensor) else o for o in kwargs["out"])
+        return getattr(ufunc, method)(*_arrays_in(inputs), **kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
         # NumPy functions (np.sum, np.linalg.norm, np.concatenate, ...) see the arrays: their
@@ -845,6 +859,20 @@ class Tensor:
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+
+# NumPy ufunc name -> the Tensor operator for (tensor, other) and for (other, tensor).
+_REFLECTED = {
+    "add": ("__add__", "__radd__"), "subtract": ("__sub__", "__rsub__"),
+    "multiply": ("__mul__", "__rmul__"), "true_divide": ("__truediv__", "__rtruediv__"),
+    "floor_divide": ("__floordiv__", "__rfloordiv__"), "remainder": ("__mod__", "__rmod__"),
+    "power": ("__pow__", "__rpow__"), "matmul": ("__matmul__", "__rmatmul__"),
+    "less": ("__lt__", "__gt__"), "less_equal": ("__le__", "__ge__"),
+    "greater": ("__gt__", "__lt__"), "greater_equal": ("__ge__", "__le__"),
+    "equal": ("__eq__", "__eq__"), "not_equal": ("__ne__", "__ne__"),
+    "bitwise_and": ("__and__", "__and__"), "bitwise_or": ("__or__", "__or__"),
+    "bitwise_xor": ("__xor__", "__xor__"),
+}
 
 
 def _arrays_in(values) -> list:
