@@ -128,8 +128,9 @@ def steepest_step(model, x, y):
             p.grad = None
         loss = F.cross_entropy(model(xt), y)
         loss.backward()
-        for p in params:
-            p.data -= LR * p.grad
+        with st.no_grad():  # PyTorch's update, written the same way as torch_step's
+            for p in params:
+                p.sub_(p.grad, alpha=LR)
 
     return step
 

@@ -10,6 +10,7 @@ import threading
 
 import numpy as np
 import pytest
+import torch
 from torch_parity import LIBS, assert_same, compare, to_numpy
 
 import steepest
@@ -301,3 +302,56 @@ def test_register_hook_and_retain_grad() -> None:
         return [x.grad, h.grad, seen[0]]
 
     same(body)
+
+
+# ------------------------------------------------------------------ save and load
+def test_save_and_load_round_trip_without_pickle(tmp_path) -> None:
+    model = steepest.nn.Sequential(steepest.nn.Linear(3, 4), steepest.nn.BatchNorm1d(4))
+    optimizer = steepest.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model(steepest.randn(5, 3)).sum().backward()
+    optimizer.step()
+    checkpoint = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                  "epoch": 7, "best": float("nan"), "names": ("a", "b"),
+                  "tensor": steepest.tensor([1.0, 2.0], requires_grad=True),
+                  "param": steepest.nn.Parameter(steepest.ones(2)), "scalar": np.float32(2.5)}
+    path = tmp_path / "checkpoint.pt"
+    steepest.save(checkpoint, path)
+    loaded = steepest.load(path, map_location="cpu", weights_only=True)
+    assert loaded["epoch"] == 7 and np.isnan(loaded["best"]) and loaded["names"] == ("a", "b")
+    assert isinstance(loaded["param"], steepest.nn.Parameter)
+    assert loaded["tensor"].requires_grad and loaded["scalar"] == 2.5
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(loaded["model"][key], value)
+        assert loaded["model"][key].shape == value.shape
+    restored = steepest.nn.Sequential(steepest.nn.Linear(3, 4), steepest.nn.BatchNorm1d(4))
+    restored.load_state_dict(loaded["model"])
+    steepest.optim.SGD(restored.parameters(), lr=0.1, momentum=0.9).load_state_dict(
+        loaded["optimizer"])
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]  # no temporary left
+
+
+def test_load_refuses_pytorch_pickles_and_other_files(tmp_path) -> None:
+    torch.save({"w": torch.ones(2)}, tmp_path / "torch.pt")
+    (tmp_path / "text.pt").write_text("not a checkpoint")
+    with pytest.raises(ValueError, match="not written by steepest.save.*pickled"):
+        steepest.load(tmp_path / "torch.pt")
+    with pytest.raises(ValueError, match="not a zip archive"):
+        steepest.load(tmp_path / "text.pt")
+    with pytest.raises(TypeError, match="not supported"):
+        steepest.save({"f": lambda: 1}, tmp_path / "bad.pt")
+    assert not (tmp_path / "bad.pt").exists()
+
+
+def test_extra_init_functions_match_torchs_distributions() -> None:
+    for name, args in [("trunc_normal_", dict(std=0.5, a=-0.6, b=0.9)),
+                       ("orthogonal_", dict(gain=1.5)), ("eye_", {}), ("dirac_", {})]:
+        shape = (6, 4, 3) if name == "dirac_" else (40, 30) if name != "eye_" else (3, 5)
+        ours = getattr(steepest.nn.init, name)(steepest.zeros(*shape), **args).data
+        theirs = getattr(torch.nn.init, name)(torch.zeros(*shape), **args).numpy()
+        if name in ("eye_", "dirac_"):
+            np.testing.assert_array_equal(ours, theirs)
+        elif name == "orthogonal_":
+            np.testing.assert_allclose(ours.T @ ours, theirs.T @ theirs, atol=1e-4)
+        else:
+            assert ours.min() >= -0.6 and ours.max() <= 0.9
+            assert abs(ours.std() - theirs.std()) < 0.05

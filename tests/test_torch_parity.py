@@ -169,6 +169,15 @@ OPS = [
     O("gather", lambda torch, x: torch.gather(x, 1, torch.tensor(GATHER)), (((3, 4),),)),
     O("gather_dim0_smaller", lambda torch, x: x.gather(0, torch.tensor([[2, 0], [2, 1]])),
       (((3, 4),),)),
+    # PyTorch's backward needs src of the index's shape.
+    O("scatter", lambda torch, x, src, row: (
+        x.scatter(1, torch.tensor(GATHER[:, :3]), src),
+        torch.scatter(x, 0, torch.tensor([[2, 0, 1, 1]]), row),
+        x.scatter(1, torch.tensor([[3], [0], [1]]), value=-2.0)), (((3, 4), (3, 3), (1, 4)),)),
+    O("scatter_add", lambda torch, x, src: torch.scatter_add(x, 1, torch.tensor(GATHER[:, :3]),
+                                                             src), (((3, 4), (3, 3)),)),
+    O("scatter_one_hot", lambda torch: torch.zeros(5).scatter_(0, torch.tensor(3), value=1),
+      ((),)),
     O("take_along_dim", lambda torch, x: torch.take_along_dim(x, x.argsort(dim=1), dim=1),
       (((3, 4),),)),
     O("masked_fill", lambda torch, x: (x.masked_fill(torch.tensor(MASK), -1.5),

@@ -130,7 +130,7 @@ __all__ = [
     "uint32", "uint64", "uint8", "zeros", "zeros_like", "Size", "compile", "get_default_device",
     "get_num_threads", "is_nonzero", "is_tensor", "numel", "set_default_device",
     "set_num_threads", "set_printoptions", "use_deterministic_algorithms",
-    "are_deterministic_algorithms_enabled", "__version__",
+    "are_deterministic_algorithms_enabled", "__version__", "save", "load",
 ] + sorted(_names)
 
 Size = tuple  # shapes are plain tuples: `x.shape == torch.Size([2, 3])` holds
@@ -195,6 +195,21 @@ def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None
 
 def are_deterministic_algorithms_enabled() -> bool:
     return True
+
+
+def save(obj: Any, f: Any, *args: Any, **kwargs: Any) -> None:
+    """Write a state dict (or nested dicts/lists of tensors and numbers) without pickle; see
+    `steepest.serialization`."""
+    from steepest.serialization import save as _save
+
+    _save(obj, f, *args, **kwargs)
+
+
+def load(f: Any, *args: Any, **kwargs: Any) -> Any:
+    """Read what `save` wrote (never runs code from the file); see `steepest.serialization`."""
+    from steepest.serialization import load as _load
+
+    return _load(f, *args, **kwargs)
 
 
 def compile(model: Any = None, **kwargs: Any) -> Any:  # noqa: A001

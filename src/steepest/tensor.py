@@ -91,6 +91,8 @@ class Tensor:
     _base = None  # the tensor whose memory this one is a view of (the memory's owner)
     _writes = 0  # in-place writes into this memory (kept on the owner): PyTorch's _version
     _written_at = 0  # the in-place epoch of the last write
+    _history = None  # (epoch, alias) of writes that replaced grad_fn (autograd/inplace.py)
+    _hooks = None  # register_hook's hooks on a leaf
 
     def __init__(self, *args: Any, requires_grad: bool = False, dtype: Any = None,
                  device: Any = None) -> None:
@@ -349,6 +351,32 @@ class Tensor:
             dtype = _DTYPE_OF_TYPE_NAME.get(dtype, dtype)
         return self.astype(dtype)
 
+    def new_tensor(self, data: Any, dtype: Any = None, device: Any = None,
+                   requires_grad: bool = False) -> Tensor:
+        """A new tensor of `data`, with this one's dtype unless given."""
+        return tensor(data, dtype=self.data.dtype if dtype is None else dtype, device=device,
+                      requires_grad=requires_grad)
+
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> Tensor:
+        return zeros(*size, dtype=dtype or self.data.dtype, device=device,
+                     requires_grad=requires_grad)
+
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> Tensor:
+        return ones(*size, dtype=dtype or self.data.dtype, device=device,
+                    requires_grad=requires_grad)
+
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> Tensor:
+        return zeros(*size, dtype=dtype or self.data.dtype, device=device,
+                     requires_grad=requires_grad)
+
+    def new_full(self, size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> Tensor:
+        return full(size, fill_value, dtype=dtype or self.data.dtype, device=device,
+                    requires_grad=requires_grad)
+
     def type_as(self, other: Tensor) -> Tensor:
         return self.astype(other.data.dtype)
 
@@ -409,7 +437,9 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is None:
-            hooks = self.__dict__.setdefault("_hooks", [])
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
         else:
             hooks = self.grad_fn.__dict__.setdefault("hooks", [])
         hooks.append(hook)
@@ -423,6 +453,11 @@ class Tensor:
         gradient: d(loss)/d(self), needed unless self has one element (then it is 1).
         retain_graph: keep the graph's buffers to call backward through it again.
         """
+        if gradient is None and inputs is None and not create_graph and self.requires_grad \
+                and self.data.size == 1:
+            # The training loop's call, loss.backward(): straight to the engine.
+            run_backward([self], [np.ones_like(self.data)], retain_graph=bool(retain_graph))
+            return
         from steepest.autograd import backward as _backward
 
         _backward([self], None if gradient is None else [gradient],
@@ -730,9 +765,13 @@ class Tensor:
 
     # ----------------------------------------------------------------- reductions
     def sum(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False):
+        if dim is None and axis is None and dtype is None and self.data.dtype.kind == "f":
+            return _ops.Sum.apply(self, axis=None, keepdims=bool(keepdim or keepdims))  # a loss
         return _F.sum(self, _axis_arg(axis, dim), _keep_arg(keepdims, keepdim), dtype=dtype)
 
     def mean(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False):
+        if dim is None and axis is None and dtype is None and self.data.dtype.kind == "f":
+            return _ops.Mean.apply(self, axis=None, keepdims=bool(keepdim or keepdims))
         return _F.mean(self, _axis_arg(axis, dim), _keep_arg(keepdims, keepdim), dtype=dtype)
 
     def max(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
@@ -1425,3 +1464,4 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any 
 
 from steepest import functional as _F  # noqa: E402  (functions of tensors, on top of ops)
 from steepest.autograd import ops as _ops  # noqa: E402  (ops build Tensors)
+from steepest.autograd.function import run_backward  # noqa: E402

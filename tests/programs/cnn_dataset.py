@@ -1,5 +1,8 @@
 """A small CNN on a custom Dataset through a DataLoader, with Adam, train/eval modes and a
-state_dict round trip (the shape of PyTorch's quickstart, on made-up images)."""
+saved and reloaded state_dict (the shape of PyTorch's quickstart, on made-up images)."""
+import os
+import tempfile
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -75,7 +78,10 @@ with torch.no_grad():
     probabilities = F.softmax(logits, dim=1)
 
 copy = Net()
-copy.load_state_dict(model.state_dict())
+with tempfile.TemporaryDirectory() as folder:
+    path = os.path.join(folder, "model.pth")
+    torch.save(model.state_dict(), path)
+    copy.load_state_dict(torch.load(path, weights_only=True))
 copy.eval()
 with torch.no_grad():
     same = (copy(test_images) - logits).abs().max().item()

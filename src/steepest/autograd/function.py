@@ -71,6 +71,22 @@ class Function:
 
     saved = saved_tensors
 
+    @property
+    def next_functions(self) -> tuple:
+        """((node, 0), ...) for each input, as PyTorch's grad_fn.next_functions: the input's
+        grad_fn, an AccumulateGrad for a leaf that requires grad, None for a constant."""
+        links = []
+        for parent, needed in zip(self.parents, self.needs_input_grad, strict=False):
+            fn = getattr(parent, "grad_fn", None)
+            if fn is None and needed:
+                fn = AccumulateGrad(parent)
+            links.append((fn, 0))
+        return tuple(links)
+
+    @property
+    def name(self) -> str:
+        return f"{type(self).__name__}Backward"
+
     def mark_dirty(self, *tensors: Any) -> None:
         """Accepted for PyTorch compatibility: `Tensor.<op>_` methods already bump versions."""
 
@@ -120,6 +136,17 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}Backward>"
+
+
+class AccumulateGrad:
+    """Where a leaf's gradient lands (what next_functions shows for a leaf)."""
+
+    def __init__(self, variable: Any) -> None:
+        self.variable = variable
+        self.next_functions = ()
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
@@ -230,13 +257,14 @@ def run_backward(roots: list, grads: list, retain_graph: bool = False,
         for parent, needed, g in zip(parents, node.needs_input_grad, grads, strict=False):
             if not needed or g is None:
                 continue
-            if g.__class__ is not np.ndarray:
-                g = _as_gradient_array(g, parent)
             if g.shape != parent.data.shape:
                 g = unbroadcast(g, parent.data.shape)
             fn = parent.grad_fn
             if fn is None:
-                _deliver(parent, g, shared, captured)
+                if captured is None:
+                    _accumulate_leaf(parent, g, shared)
+                else:
+                    _deliver(parent, g, shared, captured)
             elif fn in pending:
                 pending[fn] = pending[fn] + g
             else:
@@ -247,18 +275,6 @@ def run_backward(roots: list, grads: list, retain_graph: bool = False,
     if captured is not None:
         return [captured[id(t)] for t in inputs]
     return None
-
-
-def _as_gradient_array(g: Any, parent: Tensor) -> np.ndarray:
-    """A backward's return value as an array: Tensors unwrapped, scalars broadcast."""
-    if isinstance(g, Tensor):
-        g = g.data
-    g = np.asarray(g)
-    if g.dtype != parent.data.dtype and parent.data.dtype.kind == "f":
-        g = g.astype(parent.data.dtype)
-    if g.shape != parent.data.shape and g.ndim == 0:
-        g = np.broadcast_to(g, parent.data.shape)
-    return g
 
 
 def _run_hooks(hooks: list, grad: np.ndarray) -> np.ndarray:
@@ -281,7 +297,7 @@ def _deliver(leaf: Tensor, g: np.ndarray, shared: set, captured: dict | None) ->
 
 
 def _accumulate_leaf(leaf: Tensor, g: np.ndarray, shared: set) -> None:
-    hooks = leaf.__dict__.get("_hooks")
+    hooks = leaf._hooks
     if hooks:
         g = _run_hooks(hooks, g)
     if g.dtype != leaf.data.dtype:

@@ -157,7 +157,9 @@ def _remember(t: Tensor, before: Tensor) -> None:
     """Keep t's identity before a write that changes its grad_fn: nodes made earlier hold t
     itself as a parent, and backward must still find the history they saw (`parents_of`)."""
     if before.grad_fn is not None:
-        t.__dict__.setdefault("_history", []).append((_InPlace.epoch, before))
+        if t._history is None:
+            t._history = []
+        t._history.append((_InPlace.epoch, before))
 
 
 def parents_of(node: Function) -> tuple:
@@ -166,7 +168,7 @@ def parents_of(node: Function) -> tuple:
     for nodes older than the latest write."""
     resolved = []
     for parent in node.parents:
-        history = getattr(parent, "__dict__", {}).get("_history")
+        history = getattr(parent, "_history", None)
         if history:
             for written_at, before in history:
                 if written_at > node._epoch:

@@ -881,6 +881,41 @@ class TakeAlongAxis(Function):
         return grad, None
 
 
+class ScatterAlongAxis(Function):
+    """z = x with src written (or added, `add`) at index along axis (PyTorch's scatter and
+    scatter_add): z[i][index[i][j]] = src[i][j] for axis 1. Gradients: x gets grad_out except
+    at overwritten places (everywhere for add); src gets grad_out gathered at index."""
+
+    @staticmethod
+    def forward(ctx, x, src, index, axis, add):
+        ctx.index, ctx.axis, ctx.add = index, axis, add
+        grids = list(np.ix_(*[np.arange(n) for n in index.shape]))
+        grids[axis] = index
+        ctx.grids = tuple(grids)
+        out = x.copy()
+        values = np.broadcast_to(src, index.shape) if np.ndim(src) == 0 else \
+            src[tuple(slice(0, n) for n in index.shape)]
+        if add:
+            np.add.at(out, ctx.grids, values)
+        else:
+            out[ctx.grids] = values
+        ctx.src_shape = np.shape(src)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        need_x, need_src = ctx.needs_input_grad
+        grad_x = grad_src = None
+        if need_x:
+            grad_x = np.array(grad_out)
+            if not ctx.add:
+                grad_x[ctx.grids] = 0
+        if need_src:
+            grad_src = np.zeros(ctx.src_shape, dtype=grad_out.dtype)
+            grad_src[tuple(slice(0, n) for n in ctx.index.shape)] = grad_out[ctx.grids]
+        return grad_x, grad_src
+
+
 class Einsum(Function):
     """z = einsum(subscripts, *operands) (explicit form 'ab,bc->ac', ellipsis allowed).
 

@@ -46,7 +46,8 @@ METHODS = {
     "sort": reduction.sort, "argsort": reduction.argsort, "msort": reduction.msort,
     "topk": reduction.topk, "kthvalue": reduction.kthvalue, "median": reduction.median,
     # indexing and shapes
-    "index_select": shape.index_select, "gather": shape.gather,
+    "index_select": shape.index_select, "gather": shape.gather, "scatter": shape.scatter,
+    "scatter_add": shape.scatter_add,
     "take_along_dim": shape.take_along_dim, "take": shape.take,
     "masked_fill": shape.masked_fill, "masked_select": shape.masked_select,
     "repeat": shape.repeat, "tile": shape.tile, "repeat_interleave": shape.repeat_interleave,
@@ -103,7 +104,8 @@ INPLACE = {
     "nan_to_num_": pointwise.nan_to_num, "sigmoid_": activation.sigmoid,
     "tanh_": activation.tanh, "relu_": activation.relu, "tril_": shape.tril,
     "triu_": shape.triu, "maximum_": pointwise.maximum, "minimum_": pointwise.minimum,
-    "hardtanh_": activation.hardtanh,
+    "hardtanh_": activation.hardtanh, "scatter_": shape.scatter,
+    "scatter_add_": shape.scatter_add,
 }
 
 # In-place functions that are their own rule (fast when nothing is recorded).
@@ -121,7 +123,8 @@ DIRECT = {
 def bind(tensor_class: type) -> None:
     """Attach every method of the tables to the Tensor class (at import of functional)."""
     for name, function in METHODS.items():
-        setattr(tensor_class, name, function)
+        # Methods take no out= (as PyTorch's): bind the function under the out= wrapper.
+        setattr(tensor_class, name, getattr(function, "__wrapped__", function))
     for name, function in INPLACE.items():
         setattr(tensor_class, name, _inplace(function, name))
     for name, function in DIRECT.items():

@@ -503,11 +503,14 @@ def inplace_result(t: Tensor, compute, *others: Any) -> Tensor:
     return inplace.write(t, compute, others)
 
 
-def _ufunc_inplace(t: Tensor, ufunc, other: Any, compute) -> Tensor:
-    """t = ufunc(t, other) in place: one NumPy call when nothing is recorded."""
+def _ufunc_inplace(t: Tensor, ufunc, other: Any, compute, alpha: Any = 1) -> Tensor:
+    """t = ufunc(t, alpha·other) in place: one NumPy call when nothing is recorded (the update
+    of an optimizer step written by hand), else recorded by `inplace.write`."""
     if inplace.needs_recording(t, (other,)):
         return inplace.write(t, compute, (other,))
     value = other.data if isinstance(other, Tensor) else other
+    if alpha != 1:
+        value = value * alpha
     shape = np.shape(value)
     if shape != t.data.shape and shape:
         try:
@@ -525,13 +528,12 @@ def _ufunc_inplace(t: Tensor, ufunc, other: Any, compute) -> Tensor:
 
 
 def add_(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
-    other = _scaled(other, alpha)
-    return _ufunc_inplace(input, np.add, other, lambda a: add(a, other))
+    return _ufunc_inplace(input, np.add, other, lambda a: add(a, other, alpha=alpha), alpha)
 
 
 def sub_(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
-    other = _scaled(other, alpha)
-    return _ufunc_inplace(input, np.subtract, other, lambda a: sub(a, other))
+    return _ufunc_inplace(input, np.subtract, other, lambda a: sub(a, other, alpha=alpha),
+                          alpha)
 
 
 def mul_(input: Tensor, other: Any) -> Tensor:

@@ -80,6 +80,42 @@ def gather(input: Tensor, dim: int, index: Any, *, sparse_grad: bool = False) ->
                                    axis=axis)
 
 
+def _scatter(input: Tensor, dim: int, index: Any, src: Any, add: bool, where: str) -> Tensor:
+    x = _tensor(input)
+    index = _index_array(index, where)
+    axis = _dim(int(dim), x.ndim)
+    if index.ndim == 0 and x.ndim <= 1:  # a 0-d index into a vector (one-hot by scatter_)
+        index = index.reshape(1)
+    if index.ndim != x.ndim:
+        raise RuntimeError(f"{where}(): Index tensor must have the same number of dimensions "
+                           f"as self tensor")
+    _check_range(index, x.shape[axis], where, axis)
+    index = np.where(index < 0, index + x.shape[axis], index)
+    if isinstance(src, Tensor):
+        if src.data.dtype != x.data.dtype:
+            src = src.astype(x.data.dtype)
+    else:
+        src = np.asarray(src, dtype=x.data.dtype)
+    return ops.ScatterAlongAxis.apply(x, src, index=index, axis=axis, add=add)
+
+
+def scatter(input: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = None,
+            reduce: str | None = None) -> Tensor:
+    """input with src (a tensor, or a number `value`) written at index along dim: for dim 1,
+    out[i][index[i][j]] = src[i][j]. With a repeated index the last write wins here (PyTorch
+    leaves it unspecified)."""
+    if reduce == "add":
+        return scatter_add(input, dim, index, src if src is not None else value)
+    if reduce is not None:
+        raise NotImplementedError(f"scatter(reduce={reduce!r}) is not supported")
+    return _scatter(input, dim, index, value if src is None else src, False, "scatter")
+
+
+def scatter_add(input: Tensor, dim: int, index: Any, src: Any) -> Tensor:
+    """input with src added at index along dim (repeated indices add up)."""
+    return _scatter(input, dim, index, src, True, "scatter_add")
+
+
 def take_along_dim(input: Tensor, indices: Any, dim: int | None = None) -> Tensor:
     x = _tensor(input)
     if dim is None:

@@ -48,7 +48,7 @@ class Linear(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         x = input
-        if x.shape[-1:] != (self.in_features,):
+        if x.shape[-1] != self.in_features:
             raise ValueError(
                 f"Linear({self.in_features}, {self.out_features}) got input of shape "
                 f"{tuple(x.shape)}: its last axis must be {self.in_features}"
