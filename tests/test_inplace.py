@@ -136,11 +136,27 @@ INPLACE_CASES = [
     ("masked_fill_", lambda torch, a, b: (a * b).masked_fill_(a < 0, 0.0)),
     ("leaf_without_grad_gets_history", lambda torch, a, b: torch.zeros(4).add_(a * b)),
     ("earlier_consumer_sees_old_value", lambda torch, a, b: _earlier_consumer(a, b)),
+    ("views_made_before_a_write_see_it", lambda torch, a, b: _stale_sibling(a, b)),
+    ("view_then_base_written", lambda torch, a, b: _view_then_base_write(a, b)),
     ("dropout_inplace_eval", lambda torch, a: torch.nn.functional.dropout(
         a * 1, 0.3, training=False, inplace=True)),
     ("leaky_relu_inplace", lambda torch, a: torch.nn.functional.leaky_relu(
         a * 3, 0.1, inplace=True)),
 ]
+
+
+def _stale_sibling(a, b):
+    y = a * 1
+    first, whole = y[:2], y.view(2, 2)  # views made before the write
+    y[1:3].mul_(b[:2])                    # a write through another view
+    return first * 3 + whole.sum(0).repeat(2) + y
+
+
+def _view_then_base_write(a, b):
+    y = a * 2
+    v = y[1:]
+    y.add_(b)
+    return v * v
 
 
 def _iadd(x, y):
@@ -274,3 +290,4 @@ def test_grad_is_a_tensor_that_zero_and_clone_work_on() -> None:
         return [first, second, inp.grad, type(inp.grad).__name__]
 
     _same(body)
+

@@ -7,6 +7,7 @@ function of the same name in `steepest.functional`, where the rule lives once.
 
 from __future__ import annotations
 
+import math
 import weakref
 from collections.abc import Sequence
 from typing import Any
@@ -92,6 +93,7 @@ class Tensor:
     _writes = 0  # in-place writes into this memory (kept on the owner): PyTorch's _version
     _written_at = 0  # the in-place epoch of the last write
     _history = None  # (epoch, alias) of writes that replaced grad_fn (autograd/inplace.py)
+    _view_epoch = 0  # the in-place epoch when this view's grad_fn was made (inplace.py)
     _hooks = None  # register_hook's hooks on a leaf
 
     def __init__(self, *args: Any, requires_grad: bool = False, dtype: Any = None,
@@ -297,6 +299,7 @@ class Tensor:
         """The same values, cut from the graph (shares memory and version, like PyTorch)."""
         out = Tensor._wrap(self.data)
         out._base = self if self._base is None else self._base
+        out._view_epoch = math.inf  # cut from the graph: never regenerated from its base
         return out
 
     def detach_(self) -> Tensor:
@@ -635,6 +638,7 @@ class Tensor:
                 out = _ops.GetItem.apply(out, index=step)
                 if out.data.base is not None:
                     out._base = self if self._base is None else self._base
+                    out._view_epoch = _InPlace.epoch
             else:
                 out = _ops.GetItem.apply(out, index=step)
         return out
@@ -945,6 +949,7 @@ def _view(out: Tensor, source: Tensor) -> Tensor:
     """Mark `out` as a view of `source`'s memory when NumPy made it one (shared versions)."""
     if out.data.base is not None and np.may_share_memory(out.data, source.data):
         out._base = source if source._base is None else source._base
+        out._view_epoch = _InPlace.epoch
     return out
 
 
@@ -1464,4 +1469,4 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any 
 
 from steepest import functional as _F  # noqa: E402  (functions of tensors, on top of ops)
 from steepest.autograd import ops as _ops  # noqa: E402  (ops build Tensors)
-from steepest.autograd.function import run_backward  # noqa: E402
+from steepest.autograd.function import _InPlace, run_backward  # noqa: E402

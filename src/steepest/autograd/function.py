@@ -112,6 +112,8 @@ class Function:
         any_needs = False
         for x in inputs:
             if isinstance(x, Tensor):
+                if x._base is not None and x._view_epoch < x._base._written_at:
+                    refresh_view(x)  # a view whose base was written in place since
                 arrays.append(x.data)
                 needs.append(x.requires_grad)
                 any_needs = any_needs or x.requires_grad
@@ -312,5 +314,9 @@ def _accumulate_leaf(leaf: Tensor, g: np.ndarray, shared: set) -> None:
         grad.data += g
 
 
-from steepest.autograd.inplace import check_saved_unmodified, parents_of  # noqa: E402
+from steepest.autograd.inplace import (  # noqa: E402
+    check_saved_unmodified,
+    parents_of,
+    refresh_view,
+)
 from steepest.tensor import Tensor  # noqa: E402  (Tensor imports this module's users)

@@ -23,6 +23,7 @@ Tensor-level custom Functions check their `save_for_backward` tensors' versions 
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -150,6 +151,7 @@ def alias(t: Tensor) -> Tensor:
     twin.requires_grad = t.requires_grad
     twin.grad_fn = t.grad_fn
     twin._base = owner(t)
+    twin._view_epoch = math.inf  # it stands for the past: never regenerated
     return twin
 
 
@@ -249,6 +251,21 @@ def _rewrite_base_history(view: Tensor, result: Tensor) -> None:
     base.requires_grad = True
     view.grad_fn = TakeAt.apply(base, positions=positions).grad_fn
     view.requires_grad = True
+    view._view_epoch = _InPlace.epoch
+
+
+def refresh_view(view: Tensor) -> None:
+    """A view whose base was written in place after the view's grad_fn was made: make its
+    grad_fn read the base's current history (PyTorch regenerates such views the same way).
+    Called by Function.apply when the stale view is used."""
+    base = view._base
+    view._view_epoch = _InPlace.epoch
+    if not (base.requires_grad and _grad_state.enabled) or view.data.dtype != base.data.dtype:
+        return
+    before = alias(view)
+    view.grad_fn = TakeAt.apply(base, positions=view_positions(base.data, view.data)).grad_fn
+    view.requires_grad = True
+    _remember(view, before)
 
 
 def view_positions(base: np.ndarray, view: np.ndarray) -> np.ndarray:
