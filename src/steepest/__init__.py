@@ -117,7 +117,8 @@ globals().update(_names)
 del _module
 
 __all__ = [
-    "DEFAULT_DTYPE", "keep_freed_memory", "Generator", "GradcheckError", "accelerator", "analytic_grad", "arange",
+    "DEFAULT_DTYPE", "keep_freed_memory", "Generator", "GradcheckError", "accelerator",
+    "analytic_grad", "arange",
     "as_tensor", "backends", "can_cast", "cdouble", "cfloat", "complex128", "complex64", "cuda",
     "default_generator", "double", "dtype", "empty", "empty_like", "enable_grad", "eye", "finfo",
     "float", "float16", "float32", "float64", "from_numpy", "full", "full_like",
