@@ -355,3 +355,17 @@ def test_extra_init_functions_match_torchs_distributions() -> None:
         else:
             assert ours.min() >= -0.6 and ours.max() <= 0.9
             assert abs(ours.std() - theirs.std()) < 0.05
+
+
+def test_numpy_values_on_the_left_of_operators() -> None:
+    x = steepest.tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+    outs = [np.ones(2, np.float32) + x, np.float64(2.0) / x, np.arange(2) * x,
+            np.float32(3) - x, np.ones(2, np.float32) ** x, np.ones((2, 2), np.float32) @ x]
+    assert all(isinstance(o, steepest.Tensor) and o.dtype == np.float32 for o in outs)
+    assert (np.ones(2) + x).dtype == np.float64  # an array with dims counts as a tensor
+    sum(o.sum() for o in outs).backward()
+    np.testing.assert_allclose(x.grad.data, [1 - 2 + 0 - 1 + 0 + 2, 1 - 0.5 + 1 - 1 + 0 + 2])
+    p = np.zeros(2, dtype=np.float32)
+    p -= 0.5 * x  # writes into the array: NumPy would rebind p to a Tensor without care
+    assert type(p) is np.ndarray and p.tolist() == [-0.5, -1.0]
+    assert type(np.exp(x)) is np.ndarray and float(np.sum(x)) == 3.0

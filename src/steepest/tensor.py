@@ -907,7 +907,8 @@ class Tensor:
 # NumPy ufunc name -> the Tensor operator for (tensor, other) and for (other, tensor).
 _REFLECTED = {
     "add": ("__add__", "__radd__"), "subtract": ("__sub__", "__rsub__"),
-    "multiply": ("__mul__", "__rmul__"), "true_divide": ("__truediv__", "__rtruediv__"),
+    "multiply": ("__mul__", "__rmul__"), "divide": ("__truediv__", "__rtruediv__"),
+    "true_divide": ("__truediv__", "__rtruediv__"),
     "floor_divide": ("__floordiv__", "__rfloordiv__"), "remainder": ("__mod__", "__rmod__"),
     "power": ("__pow__", "__rpow__"), "matmul": ("__matmul__", "__rmatmul__"),
     "less": ("__lt__", "__gt__"), "less_equal": ("__le__", "__ge__"),
