@@ -90,14 +90,21 @@ def assert_same(body, *arrays: np.ndarray, what: str = "", tol: dict | None = No
     results = run_both(body, *arrays)
     theirs, _ = results["torch"]
     ours, _ = results["steepest"]
+    if _both_raised(ours, theirs, what):
+        return
+    compare(to_numpy(ours), to_numpy(theirs), what, tol)
+
+
+def _both_raised(ours: Any, theirs: Any, what: str) -> bool:
+    """True if PyTorch raised and so did steepest; an error if only one of them raised."""
     if isinstance(theirs, Exception):
         assert isinstance(ours, Exception), (
             f"{what}: PyTorch raises {type(theirs).__name__}: {theirs}, steepest returned "
             f"{ours!r}")
-        return
+        return True
     if isinstance(ours, Exception):
         raise AssertionError(f"{what}: steepest raised {type(ours).__name__}: {ours}") from ours
-    compare(to_numpy(ours), to_numpy(theirs), what, tol)
+    return False
 
 
 def _floating_outputs(result: Any) -> list:
@@ -115,13 +122,8 @@ def check_op(body, arrays: list[np.ndarray], what: str, seed: int = 0,
     results = run_both(body, *arrays, requires_grad=True)
     theirs, torch_inputs = results["torch"]
     ours, our_inputs = results["steepest"]
-    if isinstance(theirs, Exception):
-        assert isinstance(ours, Exception), (
-            f"{what}: PyTorch raises {type(theirs).__name__}: {theirs}, steepest returned "
-            f"{ours!r}")
+    if _both_raised(ours, theirs, what):
         return
-    if isinstance(ours, Exception):
-        raise AssertionError(f"{what}: steepest raised {type(ours).__name__}: {ours}") from ours
     compare(to_numpy(ours), to_numpy(theirs), f"{what}: forward", tol)
     torch_outs, our_outs = _floating_outputs(theirs), _floating_outputs(ours)
     assert len(torch_outs) == len(our_outs), f"{what}: differentiable outputs differ"

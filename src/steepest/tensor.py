@@ -321,22 +321,8 @@ class Tensor:
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """to(dtype), to(device), to(device, dtype), to(other): a cast, or self if nothing
         changes (PyTorch's rule); `copy=True` always copies. Only the CPU exists here."""
-        dtype = kwargs.pop("dtype", None)
         copy = kwargs.pop("copy", False)
-        _check_device(kwargs.pop("device", None))
-        kwargs.pop("non_blocking", None)
-        kwargs.pop("memory_format", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for arg in args:
-            if isinstance(arg, Tensor):
-                dtype = arg.data.dtype
-            elif isinstance(arg, (str, device)) and not _is_dtype_name(arg):
-                _check_device(arg)
-            elif isinstance(arg, bool) or arg is None:
-                continue
-            else:
-                dtype = arg
+        dtype = to_arguments(args, kwargs)
         out = self if dtype is None else self.astype(dtype)
         return out.clone() if copy and out is self else out
 
@@ -1188,6 +1174,27 @@ def _check_device(value: Any) -> None:
         raise RuntimeError(
             f"steepest runs on the CPU only (NumPy), so device {str(dev)!r} is not available; "
             f"use device='cpu' (torch.cuda.is_available() is False here)")
+
+
+def to_arguments(args: tuple, kwargs: dict) -> Any:
+    """The dtype asked for by `.to(...)` arguments (None if none), after checking that any
+    device named is the CPU: PyTorch's to(dtype), to(device, dtype), to(tensor), keywords."""
+    dtype = kwargs.pop("dtype", None)
+    _check_device(kwargs.pop("device", None))
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    for arg in args:
+        if isinstance(arg, Tensor):
+            dtype = arg.data.dtype
+        elif isinstance(arg, (str, device)) and not _is_dtype_name(arg):
+            _check_device(arg)
+        elif isinstance(arg, bool) or arg is None:
+            continue
+        else:
+            dtype = arg
+    return dtype
 
 
 def _is_dtype_name(value: Any) -> bool:

@@ -30,6 +30,7 @@ import numpy as np
 
 from steepest.autograd.function import Function, _InPlace
 from steepest.autograd.grad_mode import _grad_state
+from steepest.autograd.ops import GetItem
 
 if TYPE_CHECKING:
     from steepest.tensor import Tensor
@@ -243,15 +244,21 @@ def _rewrite_base_history(view: Tensor, result: Tensor) -> None:
     """After a recorded write into `view`, make its base = old base with the view's elements
     replaced by `result`, and the view = those elements of the new base (PyTorch's CopySlices)."""
     base = view._base
-    positions = view_positions(base.data, view.data)
+    where = _elements_of(base, view)
     old_base = alias(base)
     _remember(base, old_base)
-    new_base = WriteAt.apply(old_base, result, positions=positions)
+    new_base = SetItem.apply(old_base, result, steps=(where,))
     base.grad_fn = new_base.grad_fn
     base.requires_grad = True
-    view.grad_fn = TakeAt.apply(base, positions=positions).grad_fn
+    view.grad_fn = GetItem.apply(base, index=where).grad_fn
     view.requires_grad = True
     view._view_epoch = _InPlace.epoch
+
+
+def _elements_of(base: Tensor, view: Tensor) -> tuple:
+    """The index (one array per axis of base) of view's elements in base: base[index] has
+    view's values in view's shape, whatever view's strides."""
+    return np.unravel_index(view_positions(base.data, view.data), base.data.shape)
 
 
 def refresh_view(view: Tensor) -> None:
@@ -263,7 +270,7 @@ def refresh_view(view: Tensor) -> None:
     if not (base.requires_grad and _grad_state.enabled) or view.data.dtype != base.data.dtype:
         return
     before = alias(view)
-    view.grad_fn = TakeAt.apply(base, positions=view_positions(base.data, view.data)).grad_fn
+    view.grad_fn = GetItem.apply(base, index=_elements_of(base, view)).grad_fn
     view.requires_grad = True
     _remember(view, before)
 
@@ -294,46 +301,6 @@ def view_positions(base: np.ndarray, view: np.ndarray) -> np.ndarray:
     if np.unique(positions).size != positions.size:
         raise RuntimeError(OVERLAP_MESSAGE)
     return positions
-
-
-class WriteAt(Function):
-    """z = x with the elements at flat `positions` replaced by v (v: positions' shape).
-
-    dz/dx passes everywhere but at the replaced elements; dz/dv takes them.
-    """
-
-    @staticmethod
-    def forward(ctx, x, value, positions):
-        ctx.positions = positions
-        out = x.copy()
-        np.put(out, positions, value)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        need_x, need_v = ctx.needs_input_grad
-        grad_x = grad_v = None
-        if need_x:
-            grad_x = np.array(grad_out)
-            np.put(grad_x, ctx.positions, 0)
-        if need_v:
-            grad_v = np.take(grad_out, ctx.positions)
-        return grad_x, grad_v
-
-
-class TakeAt(Function):
-    """z = the elements of x at flat `positions` (distinct), shaped like positions."""
-
-    @staticmethod
-    def forward(ctx, x, positions):
-        ctx.shape, ctx.positions = x.shape, positions
-        return np.take(x, positions)
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        grad = np.zeros(ctx.shape, dtype=grad_out.dtype)
-        np.put(grad, ctx.positions, grad_out)
-        return grad
 
 
 class SetItem(Function):

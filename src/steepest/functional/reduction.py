@@ -268,37 +268,32 @@ def max(input: Tensor, dim: Any = None, keepdim: bool = False, *,  # noqa: A001
         out: Any = None) -> Any:
     """max(x): the largest value (ties share the gradient); max(x, dim, keepdim): named tuple
     (values, indices), the gradient to the first largest; max(x, other): elementwise."""
-    if isinstance(dim, Tensor):
-        return maximum(input, dim, out=out)
-    x = _tensor(input)
-    if dim is None:
-        if keepdim:
-            raise TypeError("max(): keepdim needs a dim")
-        result = ops.Max.apply(x, axis=None, keepdims=False)
-    else:
-        _check_tuple_dim(dim, "max")
-        result = _selecting_reduction(x, dim, keepdim, np.argmax, max_result)
-    if out is not None:
-        return write_out(out, result)
-    return result
+    return _max_or_min("max", input, dim, keepdim, out)
 
 
 def min(input: Tensor, dim: Any = None, keepdim: bool = False, *,  # noqa: A001
         out: Any = None) -> Any:
     """min(x), min(x, dim, keepdim) -> (values, indices), or min(x, other): see `max`."""
+    return _max_or_min("min", input, dim, keepdim, out)
+
+
+_MAX_MIN = {"max": (maximum, ops.Max, np.argmax, max_result),
+            "min": (minimum, ops.Min, np.argmin, min_result)}
+
+
+def _max_or_min(name: str, input: Tensor, dim: Any, keepdim: bool, out: Any) -> Any:
+    elementwise, reduction, pick, result_type = _MAX_MIN[name]
     if isinstance(dim, Tensor):
-        return minimum(input, dim, out=out)
+        return elementwise(input, dim, out=out)
     x = _tensor(input)
     if dim is None:
         if keepdim:
-            raise TypeError("min(): keepdim needs a dim")
-        result = ops.Min.apply(x, axis=None, keepdims=False)
+            raise TypeError(f"{name}(): keepdim needs a dim")
+        result = reduction.apply(x, axis=None, keepdims=False)
     else:
-        _check_tuple_dim(dim, "min")
-        result = _selecting_reduction(x, dim, keepdim, np.argmin, min_result)
-    if out is not None:
-        return write_out(out, result)
-    return result
+        _check_tuple_dim(dim, name)
+        result = _selecting_reduction(x, dim, keepdim, pick, result_type)
+    return result if out is None else write_out(out, result)
 
 
 @with_out

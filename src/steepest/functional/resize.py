@@ -88,15 +88,23 @@ def resample_axis(x: Tensor, weights: np.ndarray, axis: int) -> Tensor:
     return out.transpose(axis, -1) if axis != x.ndim - 1 else out
 
 
+def _source_coordinates(n_in: int, n_out: int, scale: float | None, align_corners: bool,
+                        clamp: bool) -> np.ndarray:
+    """Where each output sample lies on the input axis (PyTorch's area_pixel_compute_source_
+    index): corners aligned, or centres with the step in/out (1/scale_factor if one was given);
+    linear modes clamp negative positions to 0, cubic does not."""
+    dst = np.arange(n_out, dtype=np.float64)
+    if align_corners:
+        return dst * ((n_in - 1) / (n_out - 1)) if n_out > 1 else np.zeros(n_out)
+    step = n_in / n_out if scale is None else 1.0 / scale
+    src = (dst + 0.5) * step - 0.5
+    return np.maximum(src, 0.0) if clamp else src
+
+
 def _linear_weights(n_in: int, n_out: int, scale: float | None, align_corners: bool) -> np.ndarray:
     """PyTorch's linear interpolation weights (out, in) along one axis."""
     weights = np.zeros((n_out, n_in))
-    dst = np.arange(n_out, dtype=np.float64)
-    if align_corners:
-        src = dst * ((n_in - 1) / (n_out - 1)) if n_out > 1 else np.zeros(n_out)
-    else:
-        step = n_in / n_out if scale is None else 1.0 / scale
-        src = np.maximum((dst + 0.5) * step - 0.5, 0.0)
+    src = _source_coordinates(n_in, n_out, scale, align_corners, clamp=True)
     low = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
     high = np.minimum(low + 1, n_in - 1)
     frac = src - low
@@ -110,12 +118,7 @@ def _cubic_weights(n_in: int, n_out: int, scale: float | None, align_corners: bo
     """PyTorch's bicubic weights (cubic convolution, A = −0.75), borders clamped."""
     a = -0.75
     weights = np.zeros((n_out, n_in))
-    dst = np.arange(n_out, dtype=np.float64)
-    if align_corners:
-        src = dst * ((n_in - 1) / (n_out - 1)) if n_out > 1 else np.zeros(n_out)
-    else:
-        step = n_in / n_out if scale is None else 1.0 / scale
-        src = (dst + 0.5) * step - 0.5
+    src = _source_coordinates(n_in, n_out, scale, align_corners, clamp=False)
     base = np.floor(src).astype(np.int64)
     t = src - base
     near = lambda d: ((a + 2) * d - (a + 3)) * d * d + 1  # noqa: E731  |d| <= 1

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from steepest.nn.parameter import Parameter
-from steepest.tensor import Tensor, _check_device, device
+from steepest.tensor import Tensor, _check_device, to_arguments
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -314,21 +314,7 @@ class Module:
     def to(self, *args: Any, **kwargs: Any) -> Module:
         """to(device), to(dtype), to(device, dtype), to(tensor): casts floating parameters and
         buffers; only the CPU exists, so a device other than 'cpu' is an error."""
-        dtype = kwargs.pop("dtype", None)
-        _check_device(kwargs.pop("device", None))
-        kwargs.pop("non_blocking", None)
-        kwargs.pop("memory_format", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for arg in args:
-            if isinstance(arg, Tensor):
-                dtype = arg.data.dtype
-            elif isinstance(arg, (str, device)):
-                _check_device(arg)
-            elif isinstance(arg, bool) or arg is None:
-                continue
-            else:
-                dtype = arg
+        dtype = to_arguments(args, kwargs)
         if dtype is not None:
             if np.dtype(dtype).kind != "f":
                 raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got "
@@ -561,7 +547,53 @@ class ModuleList(Module):
         raise NotImplementedError("ModuleList has no forward(): iterate over its modules")
 
 
-class ModuleDict(Module):
+class _NamedChildren:
+    """The dict methods of ModuleDict and ParameterDict, over `_entries()` (the registry of
+    children by name) and `__setitem__` (registration)."""
+
+    def _entries(self) -> OrderedDict:
+        raise NotImplementedError
+
+    def __getitem__(self, key: str) -> Any:
+        return self._entries()[key]
+
+    def __delitem__(self, key: str) -> None:
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self._entries())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries())
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._entries()
+
+    def keys(self):
+        return self._entries().keys()
+
+    def values(self):
+        return self._entries().values()
+
+    def items(self):
+        return self._entries().items()
+
+    def clear(self) -> None:
+        for key in list(self._entries()):
+            delattr(self, key)
+
+    def pop(self, key: str) -> Any:
+        value = self._entries()[key]
+        delattr(self, key)
+        return value
+
+    def update(self, entries: Mapping[str, Any] | Iterable) -> None:
+        items = entries.items() if isinstance(entries, Mapping) else entries
+        for key, value in items:
+            self[key] = value
+
+
+class ModuleDict(_NamedChildren, Module):
     """A dict of modules whose parameters are registered under their keys (insertion order)."""
 
     def __init__(self, modules: Mapping[str, Module] | None = None) -> None:
@@ -569,46 +601,11 @@ class ModuleDict(Module):
         if modules is not None:
             self.update(modules)
 
-    def __getitem__(self, key: str) -> Module:
-        return self._modules[key]
+    def _entries(self) -> OrderedDict:
+        return self._modules
 
     def __setitem__(self, key: str, module: Module) -> None:
         self.add_module(key, module)
-
-    def __delitem__(self, key: str) -> None:
-        delattr(self, key)
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._modules)
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._modules
-
-    def keys(self):
-        return self._modules.keys()
-
-    def values(self):
-        return self._modules.values()
-
-    def items(self):
-        return self._modules.items()
-
-    def clear(self) -> None:
-        for key in list(self._modules):
-            delattr(self, key)
-
-    def pop(self, key: str) -> Module:
-        module = self._modules[key]
-        delattr(self, key)
-        return module
-
-    def update(self, modules: Mapping[str, Module] | Iterable) -> None:
-        items = modules.items() if isinstance(modules, Mapping) else modules
-        for key, module in items:
-            self[key] = module
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("ModuleDict has no forward(): index it by key")
@@ -650,7 +647,7 @@ class ParameterList(Module):
         return self.extend(values)
 
 
-class ParameterDict(Module):
+class ParameterDict(_NamedChildren, Module):
     """A dict of Parameters registered under their keys."""
 
     def __init__(self, parameters: Mapping[str, Any] | None = None) -> None:
@@ -658,42 +655,11 @@ class ParameterDict(Module):
         if parameters is not None:
             self.update(parameters)
 
-    def __getitem__(self, key: str) -> Parameter:
-        return self._parameters[key]
+    def _entries(self) -> OrderedDict:
+        return self._parameters
 
     def __setitem__(self, key: str, value: Any) -> None:
         self.register_parameter(key, _as_parameter(value))
-
-    def __delitem__(self, key: str) -> None:
-        delattr(self, key)
-
-    def __len__(self) -> int:
-        return len(self._parameters)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._parameters)
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._parameters
-
-    def keys(self):
-        return self._parameters.keys()
-
-    def values(self):
-        return self._parameters.values()
-
-    def items(self):
-        return self._parameters.items()
-
-    def update(self, parameters: Mapping[str, Any] | Iterable) -> None:
-        items = parameters.items() if isinstance(parameters, Mapping) else parameters
-        for key, value in items:
-            self[key] = value
-
-    def pop(self, key: str) -> Parameter:
-        value = self._parameters[key]
-        delattr(self, key)
-        return value
 
 
 def _as_parameter(value: Any) -> Parameter:
