@@ -68,7 +68,7 @@ class _GradientActor:
         with np.errstate(over="ignore", invalid="ignore"):
             try:
                 loss, outputs = self.loop.forward_backward(x, y)
-                grads = {name: p.grad for name, p in self.model.named_parameters()
+                grads = {name: p.grad.data for name, p in self.model.named_parameters()
                          if p.grad is not None}
             except NonFiniteLoss as error:  # no backward: the driver stops the run
                 loss, outputs = error.loss, self.model(x)
