@@ -131,7 +131,7 @@ def test_an_executor_plugs_in_and_sees_the_whole_step_with_names():
     for step in range(3):
         for (_, p), q in zip(named, twin.parameters(), strict=True):
             p.grad = np.full(p.data.shape, step + 1.0, np.float32)
-            q.grad = p.grad.copy()
+            q.grad = p.grad.clone()
         ours.step()
         reference.step()
     assert len(recorder.steps) == 3

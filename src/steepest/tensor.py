@@ -813,6 +813,9 @@ class Tensor:
     def flatten(self, start_dim: int = 0, end_dim: int = -1):
         return _ops.flatten(self, start_dim, end_dim)
 
+    def ravel(self):
+        return self.reshape(-1)
+
     def transpose(self, *dims):
         """transpose(dim0, dim1) swaps two axes (PyTorch); no arguments reverses them all."""
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
