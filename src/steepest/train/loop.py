@@ -59,6 +59,7 @@ import numpy as np
 
 from steepest.autograd.grad_mode import no_grad
 from steepest.nn.module import Module
+from steepest.nn.utils import clip_grad_norm_, clip_grad_value_
 from steepest.tensor import Tensor
 from steepest.train.tasks import Task, get_task
 
@@ -111,6 +112,8 @@ class TrainingLoop:
 
     optimizer: any object with `step()` and `param_groups` (None only to measure gradients).
     task: a Task or its name (default classification with `loss_fn`, default cross-entropy).
+    The model's parameters are listed when the loop is built (as an optimizer lists them):
+    build a new loop after replacing layers.
     clip_grad_norm / clip_grad_value: clip in apply_update, before the update
       (`nn.utils.clip_grad_norm_` / `clip_grad_value_`).
     reduce_gradients / apply_update: the seams; None is the single-process default.
@@ -139,12 +142,16 @@ class TrainingLoop:
         self._forward_backward = forward_backward
         self._closure_batches: list[tuple[Any, Any, float]] | None = \
             [] if optimizer is not None and _needs_closure(optimizer) else None
+        # Listed once, as an optimizer lists them: walking the module tree every step would
+        # cost as much as a small model's update.
+        self._parameters = list(model.parameters())
         self._params: list[Tensor] = []
 
     # ---- the three steps ---------------------------------------------------------------------
     def zero_grad(self) -> None:
         """Forget the gradients of the last step (set them to None)."""
-        self.model.zero_grad()
+        for param in self._parameters:
+            param.grad = None
         if self._closure_batches is not None:
             self._closure_batches.clear()
 
@@ -173,7 +180,7 @@ class TrainingLoop:
 
     def reduce_gradients(self) -> None:
         """Combine the gradients of this step (the `reduce_gradients` seam)."""
-        self._params = [p for p in self.model.parameters() if p.grad is not None]
+        self._params = [p for p in self._parameters if p.grad is not None]
         self._reduce(self._params)
 
     def apply_update(self) -> None:
@@ -187,8 +194,6 @@ class TrainingLoop:
         self._apply(self.optimizer, self._params)
 
     def _clip(self) -> None:
-        from steepest.nn.utils import clip_grad_norm_, clip_grad_value_
-
         if self.clip_grad_norm is not None:
             clip_grad_norm_(self._params, self.clip_grad_norm)
         if self.clip_grad_value is not None:
@@ -210,7 +215,10 @@ class TrainingLoop:
             self.zero_grad()
             total = 0.0
             for x, y, scale in batches:
-                total += scale * self.forward_backward(x, y, scale).loss
+                try:
+                    total += scale * self.forward_backward(x, y, scale).loss
+                except NonFiniteLoss as error:  # a line search may try a point this bad:
+                    total += error.loss         # it is told the loss, and backs off
             self.reduce_gradients()
             self._clip()
             return Tensor(np.array(total))

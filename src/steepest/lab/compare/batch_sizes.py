@@ -121,13 +121,8 @@ def compare_batch_sizes(batch_sizes: Sequence[int | str | None] = (None, 1, 32, 
     Every run is recorded in `store` (kind "compare", name "compare batch=32 lr=0.1 seed=0").
     """
     where = "compare_batch_sizes"
-    if isinstance(batch_sizes, (str, numbers.Integral)) or batch_sizes is None:
-        batch_sizes = [batch_sizes]
-    sizes = [_parse_batch_size(b, where) for b in batch_sizes]
-    if not sizes:
-        raise ValueError(f"{where}: batch_sizes must name at least one size")
-    if len(set(sizes)) != len(sizes):
-        raise ValueError(f"{where}: batch_sizes lists a size twice: {list(batch_sizes)}")
+    sizes = harness.distinct(batch_sizes, where, "batch_sizes",
+                             lambda b: _parse_batch_size(b, where), (str, numbers.Integral))
     optimizer = check_optimizer(optimizer, where)
     seeds = harness.check_seeds(seeds, where)
     length = harness.run_length(epochs, None, 10, where)

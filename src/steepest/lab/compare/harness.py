@@ -46,6 +46,22 @@ def positive_float(value: Any, where: str, name: str) -> float:
     return float(value)
 
 
+def distinct(values: Any, where: str, what: str, check: Callable[[Any], Any],
+             one: tuple[type, ...] = (str,)) -> list[Any]:
+    """`values` (a list, or one value of the types `one`) as a non-empty list of distinct
+    entries, each passed through `check` (which raises on a bad one); ValueError naming `what`
+    otherwise."""
+    if values is None or isinstance(values, one):
+        values = [values]
+    checked = [check(value) for value in values]
+    if not checked:
+        raise ValueError(f"{where}: {what} must name at least one")
+    for index, value in enumerate(checked):
+        if value in checked[:index]:
+            raise ValueError(f"{where}: {what} lists {values[index]!r} twice: {list(values)}")
+    return checked
+
+
 def check_seeds(seeds: Any, where: str) -> list[int]:
     if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
         seeds = [seeds]

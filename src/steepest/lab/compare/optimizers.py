@@ -181,13 +181,8 @@ def compare_optimizers(optimizers: Sequence[str] = ("sgd", "momentum", "adam"), 
     "compare adam lr=0.003 seed=1". log: called with one line per finished run.
     """
     where = "compare_optimizers"
-    if isinstance(optimizers, str):
-        optimizers = [optimizers]
-    optimizers = [check_optimizer(name, where) for name in optimizers]
-    if not optimizers:
-        raise ValueError(f"{where}: optimizers must name at least one optimizer")
-    if len(set(optimizers)) != len(optimizers):
-        raise ValueError(f"{where}: optimizers lists a name twice: {optimizers}")
+    optimizers = harness.distinct(optimizers, where, "optimizers",
+                                  lambda name: check_optimizer(name, where))
     seeds = harness.check_seeds(seeds, where)
     length = harness.run_length(epochs, steps, 20, where)
     if batch_size is not None:

@@ -168,15 +168,13 @@ def regularisation_study(methods: Sequence[str] = tuple(REGULARISERS), *, data: 
     seed=0").
     """
     where = "regularisation_study"
-    if isinstance(methods, str):
-        methods = [methods]
-    methods = list(methods)
-    for method in methods:
+    def known(method: Any) -> str:
         if method not in REGULARISERS:
             raise ValueError(f"{where}: unknown method {method!r}; choose from "
                              f"{', '.join(REGULARISERS)}")
-    if not methods or len(set(methods)) != len(methods):
-        raise ValueError(f"{where}: methods must name distinct methods, got {methods}")
+        return method
+
+    methods = harness.distinct(methods, where, "methods", known)
     optimizer = check_optimizer(optimizer, where)
     lr = harness.positive_float(lr, where, "lr")
     seeds = harness.check_seeds(seeds, where)
