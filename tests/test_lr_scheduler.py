@@ -636,6 +636,11 @@ def load_foreign_state() -> None:
 
 
 O = StandIn  # shorter lines in the table below
+def _monitoring(scheduler: Any, metric: str) -> Any:
+    scheduler.monitor = metric
+    return scheduler
+
+
 ERRORS = [
     ("no param_groups", lambda: ours.StepLR(object(), 3), TypeError, "param_groups"),
     ("last_epoch", lambda: ours.StepLR(O("sgd"), 3, last_epoch=5), ValueError, "last_epoch=5"),
@@ -735,6 +740,10 @@ ERRORS = [
      "another optimizer"),
     ("Chained plateau", lambda: ours.ChainedScheduler([ours.ReduceLROnPlateau(O("sgd"))]),
      ValueError, "ReduceLROnPlateau"),
+    # The scheduler protocol, not the class: any scheduler that monitors a metric is refused.
+    ("Chained monitor", lambda: ours.ChainedScheduler([ours.StepLR(
+        o := O("sgd"), 3), _monitoring(ours.ExponentialLR(o, 0.9), "val_accuracy")]),
+     ValueError, r"ExponentialLR \(index 1\): its step needs a metric \('val_accuracy'\)"),
     ("Plateau mode", lambda: ours.ReduceLROnPlateau(O("sgd"), mode="minimum"), ValueError,
      "mode.*minimum"),
     ("Plateau threshold_mode", lambda: ours.ReduceLROnPlateau(O("sgd"), threshold_mode="r"),

@@ -841,9 +841,10 @@ def _check_children(owner: str, schedulers: Sequence[Any], optimizer: Any,
                 f"{owner}: the scheduler at index {index} is a {type(scheduler).__name__}, not "
                 f"an LRScheduler"
             )
-        if isinstance(scheduler, ReduceLROnPlateau):
+        if scheduler.monitor is not None:  # the protocol, not the class: step needs a metric
             raise ValueError(
-                f"{owner}: cannot hold ReduceLROnPlateau (index {index}): its step needs a metric"
+                f"{owner}: cannot hold {type(scheduler).__name__} (index {index}): its step "
+                f"needs a metric ({scheduler.monitor!r})"
             )
         if not composites_allowed and isinstance(scheduler, (SequentialLR, ChainedScheduler)):
             raise ValueError(

@@ -219,9 +219,9 @@ class Trainer:
         from steepest.io import capture_rng_state, save_checkpoint
         from steepest.train.checks import first_non_finite
 
-        ema_state = self.ema.state_dict() if self.ema is not None else {}
+        ema_state = self.ema.state_dict() if self.ema is not None else None
         broken = first_non_finite({"": self.model.state_dict(), "ema.": {
-            k: v for k, v in ema_state.items() if isinstance(v, np.ndarray)}})
+            k: v for k, v in (ema_state or {}).items() if isinstance(v, np.ndarray)}})
         if broken is not None:  # never a "last good" checkpoint that is not good
             kept = (f"; the last good checkpoint is {self.last_checkpoint}"
                     if self.last_checkpoint is not None else "")
@@ -241,7 +241,7 @@ class Trainer:
             "epoch_sums": dict(self._epoch_sums),
             "history": self.history.state_dict(),
             "callbacks": {key: callback.state_dict() for key, callback in self._callback_keys()},
-            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "ema": ema_state,
             "loader_seed": getattr(self._loader, "seed", None),
             "run_uuid": self.run_uuid,
         }
