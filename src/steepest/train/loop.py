@@ -37,9 +37,9 @@ pass them on):
         the weights in place. Default `optimizer_step`: optimizer.step(). A parameter-server
         worker sends the gradients here and copies the weights it gets back into p.data.
 
-Between the two the Trainer runs its `on_after_backward` callbacks (gradients already reduced)
-and clips; after them it steps the schedule, updates the EMA and writes checkpoints, so a
-distributed runner keeps all of that by passing its two callables to the one loop.
+Between the last two the Trainer runs its `on_after_backward` callbacks (gradients already
+reduced) and clips; after them it steps the schedule, updates the EMA and writes checkpoints, so
+a distributed runner keeps all of that by passing its callables to the one loop.
 
 An optimizer that needs a closure (LBFGS: its spec's `needs_closure`, or a `step(self,
 closure)` without a default, as PyTorch's) is given one: it zeroes the gradients, runs

@@ -1,0 +1,70 @@
+"""How long `import steepest` takes: `python -X importtime -c "import steepest"`, best of N.
+
+    python bench/import_time.py [--runs N] [SRC ...]
+
+SRC: source folders to compare (each goes on PYTHONPATH; default this checkout's src/). To
+compare with an older commit: `git archive COMMIT src | tar -x -C /tmp/old` and pass /tmp/old/src.
+The runs of several folders are interleaved (A B A B ...) so that other work on the machine
+slows them alike; the best run of each is reported, with numpy's share, steepest's own modules
+and the slowest entries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+Row = tuple[int, int, str]  # self µs, cumulative µs, module
+
+
+def one_run(src: str) -> tuple[int, float, list[Row]]:
+    """(import steepest's wall time in µs, the process's CPU seconds, every module's row)."""
+    env = {**os.environ, "PYTHONPATH": src}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    err = subprocess.run([sys.executable, "-X", "importtime", "-c", "import steepest"],
+                         env=env, capture_output=True, text=True, check=True).stderr
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    rows = []
+    for line in err.splitlines():
+        if line.startswith("import time:") and "self [us]" not in line:
+            self_us, cumulative, name = line[len("import time:"):].split("|")
+            rows.append((int(self_us), int(cumulative), name.strip()))
+    return next(c for _, c, name in rows if name == "steepest"), cpu, rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("src", nargs="*",
+                        default=[str(Path(__file__).resolve().parents[1] / "src")])
+    args = parser.parse_args()
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}; load average {os.getloadavg()[0]:.1f}")
+    runs: dict[str, list[tuple[int, float, list[Row]]]] = {src: [] for src in args.src}
+    for _ in range(args.runs):
+        for src in args.src:
+            runs[src].append(one_run(src))
+    for src in args.src:
+        total, _, rows = min(runs[src])
+        cpu = min(c for _, c, _ in runs[src])
+        cumulative = {name: c for _, c, name in rows}
+        own = sum(s for s, _, name in rows if name.startswith("steepest"))
+        print(f"\n{src}\n  import steepest: {total / 1000:.1f} ms (best of {args.runs}; all: "
+              f"{', '.join(f'{t / 1000:.0f}' for t, _, _ in sorted(runs[src]))} ms)")
+        print(f"  the whole process (interpreter start and import): {cpu * 1000:.0f} ms of CPU "
+              f"(best of {args.runs}; steadier than wall time on a busy machine)")
+        print(f"  numpy {cumulative.get('numpy', 0) / 1000:.1f} ms, steepest's own modules "
+              f"{own / 1000:.1f} ms, {len(rows)} modules imported")
+        print("  slowest entries (self time):")
+        for self_us, cum, name in sorted(rows, reverse=True)[:8]:
+            print(f"    {self_us / 1000:6.1f} ms self {cum / 1000:7.1f} ms cumulative  {name}")
+
+
+if __name__ == "__main__":
+    main()
