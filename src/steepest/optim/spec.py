@@ -199,9 +199,9 @@ class OptimizerSpec:
     20 epochs of the default MLP on MNIST-1D at batch 100, seed 0 (AdamW tied at 0.003 and
     0.01 and got Adam's; after 50 epochs Nesterov, RMSprop and Adam did best one rung lower:
     short runs favour large rates); each other spec says where its rate comes from.
-    family: which of a lab
-    surface's learning rates suits it ("gd", "momentum", "adagrad", "adaptive", "adadelta",
-    "quasi-newton", ...). presets: the names it goes by (default: the lower-case class name).
+    family: which of a lab surface's learning rates suits it ("gd", "momentum", "adagrad",
+    "adaptive", "adadelta", or one no surface knows, which gets the spec's default lr).
+    presets: the names it goes by (default: the lower-case class name).
     fixed: rule arguments the class does not take (AdamW: decoupled_weight_decay=True).
     check_group: checks across options (SGD: nesterov needs momentum), given a group's options.
     param_ndim: the rule takes only parameters with this many dimensions (Muon: 2).
