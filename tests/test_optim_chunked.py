@@ -95,6 +95,12 @@ def test_no_thread_starts_until_a_threaded_executor_needs_one():
         "assert threading.active_count() == 1, 'a step without chunks'\n"
         "optim.Adam([p], executor=optim.SerialExecutor(chunk_size=10)).step()\n"
         "assert threading.active_count() == 1, 'serial chunks'\n"
+        "import steepest.train, steepest.lab, steepest.cli\n"
+        "from steepest import nn\n"
+        "x = np.ones((40, 4), np.float32); y = np.arange(40) % 2\n"
+        "big = nn.Sequential(nn.Linear(4, 600), nn.ReLU(), nn.Linear(600, 600))\n"
+        "steepest.train.fit(big, (x, y), steps=2, batch_size=20, progress=False, log=None)\n"
+        "assert threading.active_count() == 1, 'fit of a model with 360,000-element weights'\n"
         "optim.Adam([p], executor=optim.ThreadedExecutor(2, chunk_size=10)).step()\n"
         "assert threading.active_count() == 3, threading.active_count()\n"
     )

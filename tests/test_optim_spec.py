@@ -116,6 +116,33 @@ def test_every_spec_is_consistent_and_documented():
             o.name for o in spec.options if o.keyword_only]
 
 
+def _bad_values(option):
+    """Values no option of its kind takes: a word, and NaN where the default is a number."""
+    default = option.default
+    numeric = isinstance(default, (int, float)) and not isinstance(default, bool)
+    return ["bad", *([float("nan")] if numeric else [])]
+
+
+@pytest.mark.parametrize("spec", all_specs(), ids=lambda s: s.name)
+def test_every_option_of_every_spec_refuses_a_bad_value_when_the_optimizer_is_made(spec):
+    """Each option's validator runs at construction and in add_param_group, and the message
+    names the option's bad value; nothing is half-built (the optimizer keeps its groups)."""
+    shape = (2, 2) if spec.param_ndim == 2 else (3,)
+    for option in spec.options:
+        for bad in _bad_values(option):
+            with pytest.raises((TypeError, ValueError)) as raised:
+                spec.optimizer_class([Parameter(np.ones(shape))], **{option.name: bad})
+            assert repr(bad) in str(raised.value) or str(bad) in str(raised.value), (
+                f"{spec.name}({option.name}={bad!r}): {raised.value}")
+        if spec.needs_closure:  # one param group only: nothing to add
+            continue
+        optimizer = spec.optimizer_class([Parameter(np.ones(shape))])
+        with pytest.raises((TypeError, ValueError), match="bad"):
+            optimizer.add_param_group({"params": [Parameter(np.ones(shape))],
+                                       option.name: "bad"})
+        assert len(optimizer.param_groups) == 1
+
+
 def test_presets_and_study_rates_come_from_the_specs():
     assert preset_names()[:3] == ("sgd", "momentum", "nesterov")
     spec, preset = find_preset("Nesterov")
