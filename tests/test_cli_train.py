@@ -191,6 +191,19 @@ def test_resume_refuses_to_change_the_run(tmp_path, capsys):
     assert RunStore(tmp_path / "runs.db").run(1).status == "finished"
 
 
+def test_a_run_whose_checkpoint_folder_cannot_be_made_is_recorded_with_the_cause(tmp_path,
+                                                                                 capsys):
+    from steepest.store import RunStore
+
+    (tmp_path / "checkpoints").write_text("a file where the runs' folders would go")
+    assert _train(tmp_path, "--steps", "2") == 2
+    assert "cannot create it" in capsys.readouterr().err
+    [record] = RunStore(tmp_path / "runs.db").runs()
+    assert record.status == "failed"
+    assert record.results["error"].startswith(
+        f"UsageError: --checkpoint-dir {tmp_path / 'checkpoints' / 'run-1'}: cannot create it")
+
+
 def test_unusable_paths_and_labels_are_one_line(tmp_path, capsys):
     from steepest.store import RunStore
 

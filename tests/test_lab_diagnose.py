@@ -335,6 +335,21 @@ def test_cli_landscape_of_a_diverging_training_is_one_line(tmp_path, npz, capsys
     assert (kind, status) == ("diagnose-landscape", "diverged")
 
 
+def test_cli_diagnose_records_the_cause_of_a_failed_study(tmp_path, monkeypatch, capsys):
+    import steepest.cli.diagnose as diagnose
+
+    def broken(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(diagnose, "_init", broken)
+    db = tmp_path / "runs.db"
+    assert main(["diagnose", "init", "--out", str(tmp_path / "out"), "--db", str(db)]) == 1
+    assert "No space left on device" in capsys.readouterr().err
+    [(kind, status, results, _)] = _runs(db)
+    assert (kind, status) == ("diagnose-init", "failed")
+    assert json.loads(results) == {"error": "OSError: [Errno 28] No space left on device"}
+
+
 def test_cli_records_a_command_that_reruns_full(tmp_path, npz, capsys):
     from steepest.cli import build_parser
     from steepest.cli.diagnose import _resolve

@@ -271,19 +271,14 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     runner = {"gradients": _gradients, "init": _init, "lr-range": _lr_range,
               "landscape": _landscape}[study]
-    try:
-        results, written = runner(args, data, options, out, command, config, record)
-    except _Diverged:
-        record.finish("diverged")
-        raise
-    except KeyboardInterrupt:
-        record.finish("interrupted")
-        raise
-    except BaseException:
-        record.finish("failed")
-        raise
-    results["seconds"] = round(time.perf_counter() - started, 2)
-    record.finish(results=results)
+    with record:  # a failure is recorded as failed with its cause, Ctrl-C as interrupted
+        try:
+            results, written = runner(args, data, options, out, command, config, record)
+        except _Diverged:
+            record.finish("diverged")
+            raise
+        results["seconds"] = round(time.perf_counter() - started, 2)
+        record.finish(results=results)
     for path in written:
         print(f"wrote {path}")
     print(f"run #{record.id} recorded in {store.path} ({results['seconds']:.1f} s)")

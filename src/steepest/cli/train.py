@@ -474,8 +474,8 @@ def _train(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
         config["checkpoint_dir"] = str(checkpoint_dir)  # what the checkpoints will say
         try:
             _make_folder(checkpoint_dir)
-        except UsageError:
-            run_record.finish(status="failed")
+        except UsageError as error:
+            run_record.fail(error)
             raise
     if plan.origin is not None or plan.record_id is not None:
         how = (f"continues run #{plan.record_id}" if plan.record_id is not None

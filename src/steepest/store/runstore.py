@@ -853,5 +853,9 @@ class Run:
             self.finish()
         elif issubclass(kind, KeyboardInterrupt):
             self.finish("interrupted")
-        else:  # the cause goes with the record
-            self.finish("failed", results={"error": f"{kind.__name__}: {error}"})
+        else:
+            self.fail(error)
+
+    def fail(self, error: BaseException) -> None:
+        """Record the run as failed, with its cause: results["error"] = "Type: message"."""
+        self.finish("failed", results={"error": f"{type(error).__name__}: {error}"})
