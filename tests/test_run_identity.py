@@ -303,6 +303,28 @@ def test_extending_a_schedule_needs_a_choice_and_changes_nothing_without_one(tmp
     assert lrs(tmp_path / "a.db", 1)[70] == rates[40]
 
 
+@pytest.mark.parametrize("name", ["constant", "none", "plateau", "reduce-on-plateau",
+                                  "Reduce_On_Plateau"])
+def test_a_schedule_not_shaped_by_the_length_goes_on_unasked(name):
+    from types import SimpleNamespace
+
+    from steepest.train.extension import Span, schedule_span
+
+    resumed = SimpleNamespace(config={"total_steps": 40}, step=40)
+    assert schedule_span(name, resumed, 60) == Span(0, 60)
+
+
+@pytest.mark.parametrize("name", ["1cycle", "one-cycle", "OneCycle"])
+def test_a_schedule_is_known_by_any_of_its_names_when_extended(name):
+    from types import SimpleNamespace
+
+    from steepest.train.extension import ScheduleExtensionError, schedule_span
+
+    resumed = SimpleNamespace(config={"total_steps": 40}, step=40)
+    with pytest.raises(ScheduleExtensionError, match="the onecycle schedule \\(40 steps\\)"):
+        schedule_span(name, resumed, 60)
+
+
 def test_restart_runs_the_schedule_again_over_the_new_steps(tmp_path, capsys):
     assert train(tmp_path, "--steps", "40", "--schedule", "cosine", "--checkpoint-dir",
                  str(tmp_path / "A")) == 0

@@ -44,6 +44,13 @@ OPTIMIZERS = preset_names()
 #: Schedule names `make_scheduler` accepts.
 SCHEDULES = ("constant", "step", "multistep", "exponential", "cosine", "warmup-cosine",
              "onecycle", "inverse-time", "plateau", "cyclic")
+#: The schedules not shaped by the run's length: a resumed run may go on past it unasked.
+UNSIZED_SCHEDULES = ("constant", "plateau")
+
+
+def schedule_name(name: Any) -> str:
+    """A schedule's canonical name in `SCHEDULES` ("1cycle" -> "onecycle"); ValueError if none."""
+    return _normalise(name, "schedule", SCHEDULES)
 
 
 def _normalise(name: Any, kind: str, valid: tuple[str, ...]) -> str:
@@ -180,7 +187,7 @@ def make_scheduler(name: str, optimizer: Any, *, total_steps: int, steps_per_epo
     from steepest.optim import lr_scheduler as S
     from steepest.optim.schedules import check_int
 
-    key = _normalise(name, "schedule", SCHEDULES)
+    key = schedule_name(name)
     where = f"make_scheduler({key!r})"
     check_int(where, "total_steps", total_steps)
     check_int(where, "steps_per_epoch", steps_per_epoch)

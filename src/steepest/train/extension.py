@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 EXTEND_CHOICES = ("keep-final", "restart")
-# Schedules not shaped by the run's length: nothing to decide when it grows.
-_UNSIZED = ("constant", "none", "plateau", "reduce-on-plateau")
 
 
 class ScheduleExtensionError(ValueError):
@@ -61,8 +59,13 @@ def schedule_span(name: Any, resumed: Any, total_steps: int, extend: str | None 
     """
     if extend is not None and extend not in EXTEND_CHOICES:
         raise ValueError(f"{option}: choose {' or '.join(EXTEND_CHOICES)}, got {extend!r}")
-    key = name.strip().lower().replace("_", "-") if isinstance(name, str) else None
-    if resumed is None or key is None or key in _UNSIZED:
+    from steepest.optim.registry import UNSIZED_SCHEDULES, schedule_name
+
+    try:
+        key = schedule_name(name)
+    except ValueError:  # not a name (a scheduler object), or unknown: make_scheduler says so
+        key = None
+    if resumed is None or key is None or key in UNSIZED_SCHEDULES:
         return Span(0, total_steps)
     saved = resumed.config
     start = _count(saved.get("schedule_start")) or 0
