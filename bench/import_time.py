@@ -25,9 +25,8 @@ from pathlib import Path
 Row = tuple[int, int, str]  # self µs, cumulative µs, module
 
 
-def one_run(src: str, cache: str | None) -> tuple[int, float, list[Row]]:
-    """(import steepest's wall time in µs, the process's CPU seconds, every module's row).
-    cache: the bytecode folder (None: compile every module, write nothing)."""
+def _environment(src: str, cache: str | None) -> dict[str, str]:
+    """steepest from `src`; bytecode in `cache` (None: compile every module, write nothing)."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")}
     env["PYTHONPATH"] = src
@@ -35,6 +34,13 @@ def one_run(src: str, cache: str | None) -> tuple[int, float, list[Row]]:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
     else:
         env["PYTHONPYCACHEPREFIX"] = cache
+    return env
+
+
+def one_run(src: str, cache: str | None) -> tuple[int, float, list[Row]]:
+    """(import steepest's wall time in µs, the process's CPU seconds, every module's row).
+    cache: the bytecode folder (None: compile every module, write nothing)."""
+    env = _environment(src, cache)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     err = subprocess.run([sys.executable, "-X", "importtime", "-c", "import steepest"],
                          env=env, capture_output=True, text=True, check=True).stderr
@@ -57,13 +63,7 @@ OWN = ("import time, numpy, numpy.random, hashlib, random, secrets\n"
 def own_cpu(src: str, cache: str | None) -> float:
     """CPU seconds of `import steepest` alone, with numpy (and the standard modules steepest
     needs) already imported: steepest's own share, the steadiest number on a busy machine."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")}
-    env["PYTHONPATH"] = src
-    if cache is None:
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-    else:
-        env["PYTHONPYCACHEPREFIX"] = cache
+    env = _environment(src, cache)
     done = subprocess.run([sys.executable, "-c", OWN], env=env, capture_output=True, text=True,
                           check=True)
     return float(done.stdout)
