@@ -413,6 +413,128 @@ OPS = [
         torch.nn.functional.cross_entropy(x, torch.tensor([1, 0, 3])),
         torch.nn.functional.binary_cross_entropy_with_logits(x, y.sigmoid())),
       (((3, 4), (3, 4)),)),
+    # ------------------------------------------------------------------ 0-d, empty, broadcast
+    # reductions and math over empty and 0-d inputs
+    O("sum_prod_cumsum_empty", lambda torch, x: (x.sum(0), x.prod(0), x.prod(), x.cumsum(0),
+                                                 x.cumsum(1), torch.cumprod(x, 0)),
+      (((0, 3),), ((3, 0),))),
+    O("logsumexp_empty", lambda torch, x: (x.logsumexp(0), torch.logsumexp(x, 1)),
+      (((0, 3),), ((3, 0),))),
+    O("norm_empty", lambda torch, x: (x.norm(), x.norm(dim=0), torch.norm(x, p=1, dim=1)),
+      (((0, 3),), ((3, 0),))),
+    O("mean_std_var_empty", lambda torch, x: (x.mean(1), x.std(1), x.var(0, correction=0)),
+      (((0, 3),), ((3, 0),))),
+    O("std_var_0d", lambda torch, x: (x.std(), x.var(correction=0), torch.std(x, 0, correction=0)),
+      (((),),)),
+    O("prod_cumsum_logsumexp_0d", lambda torch, x: (x.prod(), torch.cumsum(x, 0), x.logsumexp(-1),
+                                                   x.norm(p=1), x.norm(float("inf"))), (((),),)),
+    O("amax_max_empty_dim", lambda torch, x: (x.amax(1), x.max(1)), (((3, 0),), ((0, 3),))),
+    O("all_any_0d_empty", lambda torch, x: (torch.all(x > 0), (x > 0).any(), x.all(), x.any()),
+      (((),), ((0,),), ((2, 0),))),
+    O("all_any_dim_empty", lambda torch, x: (x.all(1), (x > 0).any(dim=0)), (((2, 0),), ((0, 2),))),
+    O("topk_sort_0d", lambda torch, x: (x.topk(1), torch.sort(x), x.argsort()), (((),),)),
+    O("topk_k0_and_empty", lambda torch, x: (x.topk(0), torch.topk(x, 0, dim=0)),
+      (((3, 4),), ((0, 4),))),
+    # indexing and shape
+    O("index_select_0d_empty", lambda torch, x: (
+        torch.index_select(x, 0, torch.tensor([0, 0])),
+        x.index_select(0, torch.tensor([], dtype=torch.long)),
+        x.index_select(-1, torch.tensor(0))), (((),), ((3, 4),), ((2, 0),))),
+    O("gather_0d_empty", lambda torch, x: (
+        torch.gather(x, 0, torch.zeros(x.shape, dtype=torch.long)),
+        x.gather(-1, torch.zeros(x.shape[:-1] + (0,) if x.ndim else (), dtype=torch.long))),
+      (((),), ((3, 4),), ((0, 2),))),
+    O("masked_fill_broadcast_0d_empty", lambda torch, x, m: x.masked_fill(m > 0, 2.5),
+      (((), ()), ((3, 4), (4,)), ((3, 4), (3, 1)), ((0, 4), (4,)), ((3, 4), ()))),
+    O("masked_fill_value_tensor_broadcast", lambda torch, x, m, v: x.masked_fill(m > 0, v),
+      (((3, 4), (3, 1), ()), ((), (), ()))),
+    O("repeat_empty_and_zero", lambda torch, x: (x.repeat(2, 1), x.repeat(0, 2), x.repeat(1, 1, 2)),
+      (((0, 3),), ((2, 3),))),
+    O("split_chunk_empty", lambda torch, x: (torch.split(x, 2), x.split([0, 2], dim=1),
+                                             torch.chunk(x, 2, dim=1)), (((0, 2),), ((3, 2),))),
+    O("tril_triu_empty_rows", lambda torch, x: (x.tril(), torch.triu(x, 1)),
+      (((3, 0),), ((2, 0, 3),))),
+    O("einsum_empty_0d_broadcast", lambda torch, a, b: (torch.einsum("ij,jk->ik", a, b),),
+      (((3, 0), (0, 5)), ((0, 4), (4, 2)))),
+    O("einsum_scalars", lambda torch, a, b: torch.einsum(",->", a, b), (((), ()),)),
+    O("einsum_ellipsis_broadcast", lambda torch, a, b: torch.einsum("...ij,...jk->...ik", a, b),
+      (((2, 3, 4), (4, 5)), ((2, 1, 3, 4), (3, 4, 2)))),
+    O("outer_mm_bmm_empty", lambda torch, a, b: (torch.outer(a[0], b[0]), torch.mm(a, b.T),
+                                                 torch.bmm(a[None], b.mT[None])),
+      (((3, 0), (5, 0)), ((1, 4), (1, 4)))),
+    O("outer_empty_vector", lambda torch, a, b: torch.outer(a, b), (((0,), (3,)), ((), ()))),
+    O("bmm_empty_batch", lambda torch, a, b: torch.bmm(a, b), (((0, 3, 4), (0, 4, 2)),)),
+    O("mT_empty", lambda torch, x: (x.mT, x.mT.sum(-1)), (((0, 3, 4),), ((2, 0, 3),))),
+    O("squeeze_tuple_empty", lambda torch, x: (x.squeeze((0, 2)), x.squeeze((1,))),
+      (((1, 0, 1),),)),
+    # activations, normalisation, layers, losses on 0-d, empty and broadcast inputs
+    O("glu_empty", lambda torch, x: torch.nn.functional.glu(x, 0), (((0, 3),), ((4, 0),))),
+    O("activations_empty", lambda torch, x: (torch.nn.functional.gelu(x),
+                                             torch.nn.functional.silu(x),
+                                             torch.nn.functional.softplus(x),
+                                             torch.nn.functional.hardtanh(x),
+                                             torch.nn.functional.relu6(x),
+                                             torch.nn.functional.logsigmoid(x),
+                                             torch.nn.functional.softsign(x)),
+      (((),), ((0, 3),))),
+    O("layer_norm_empty_batch", lambda torch, x, w, b: torch.nn.functional.layer_norm(
+        x, (4,), w, b),
+      (((0, 4), (4,), (4,)), ((2, 0, 4), (4,), (4,)))),
+    O("group_norm_empty_batch", lambda torch, x, w, b: torch.nn.functional.group_norm(x, 2, w, b),
+      (((0, 4, 3), (4,), (4,)),)),
+    O("batch_norm_eval_empty", lambda torch, x, w, b: _batch_norm(torch, x, w, b, False),
+      (((0, 3), (3,), (3,)),)),
+    O("batch_norm_train_one_value", lambda torch, x, w, b: _batch_norm(torch, x, w, b, True),
+      (((1, 3), (3,), (3,)),)),
+    O("embedding_0d_empty_index", lambda torch, w: (
+        torch.nn.functional.embedding(torch.tensor(2), w),
+        torch.nn.functional.embedding(torch.tensor([], dtype=torch.long), w),
+        torch.nn.functional.embedding(torch.zeros((2, 0), dtype=torch.long), w)), (((4, 3),),)),
+    O("one_hot_0d_empty", lambda torch: (torch.nn.functional.one_hot(torch.tensor(2), 4),
+                                         torch.nn.functional.one_hot(
+                                             torch.tensor([], dtype=torch.long), 3)), ((),)),
+    O("pad_empty_batch", lambda torch, x: (torch.nn.functional.pad(x, (1, 2)),
+                                           torch.nn.functional.pad(x, (1, 1, 2, 0), value=3.0)),
+      (((0, 3, 4),), ((2, 0, 4),))),
+    O("pad_1d", lambda torch, x: torch.nn.functional.pad(x, (2, 1), value=-1.0),
+      (((4,),), ((0,),))),
+    O("pools_empty_batch", lambda torch, x: (torch.nn.functional.avg_pool1d(x[:, :, 0], 2),
+                                             torch.nn.functional.adaptive_avg_pool2d(x, (2, 1))),
+      (((0, 2, 4, 4),),)),
+    O("conv_transpose2d_empty_batch", lambda torch, x, w: torch.nn.functional.conv_transpose2d(
+        x, w, stride=2), (((0, 4, 3, 3), (4, 3, 2, 2)),)),
+    O("interpolate_empty_batch", lambda torch, x: (
+        torch.nn.functional.interpolate(x, scale_factor=2),
+        torch.nn.functional.interpolate(x, size=(3, 5), mode="bilinear")), (((0, 2, 4, 4),),)),
+    O("losses_0d", lambda torch, x, y: (torch.nn.functional.l1_loss(x, y),
+                                        torch.nn.functional.smooth_l1_loss(x, y),
+                                        torch.nn.functional.huber_loss(x, y, reduction="sum"),
+                                        torch.nn.functional.kl_div(x, y.abs(), reduction="sum"),
+                                        torch.nn.functional.mse_loss(x, y)), (((), ()),)),
+    O("bce_0d", lambda torch, p, t: torch.nn.functional.binary_cross_entropy(p, t), (((), ()),),
+      "unit"),
+    O("losses_empty", lambda torch, x, y: (torch.nn.functional.l1_loss(x, y),
+                                           torch.nn.functional.smooth_l1_loss(x, y,
+                                                                              reduction="sum"),
+                                           torch.nn.functional.kl_div(x, y.abs(), reduction="none"),
+                                           torch.nn.functional.l1_loss(x, y, reduction="none")),
+      (((0,), (0,)), ((2, 0), (2, 0)))),
+    O("bce_empty", lambda torch, p, t: (torch.nn.functional.binary_cross_entropy(p, t),
+                                        torch.nn.functional.binary_cross_entropy(
+                                            p, t, reduction="sum")),
+      (((0,), (0,)),), "unit"),
+    # The regression losses refuse different shapes (test_regression_losses_refuse_...).
+    O("kl_div_broadcast", lambda torch, x, y: torch.nn.functional.kl_div(x, y.abs(),
+                                                                         reduction="sum"),
+      (((3, 4), (4,)), ((3, 1), (1, 4)))),
+    O("bce_broadcast_weight", lambda torch, p, t, w: torch.nn.functional.binary_cross_entropy(
+        p, t, weight=w.detach()), (((3, 4), (3, 4), (4,)), ((3, 4), (3, 4), ())), "unit"),
+    O("normalize_cosine_broadcast_empty", lambda torch, a, b: (
+        torch.nn.functional.normalize(a, dim=-1),
+        torch.nn.functional.cosine_similarity(a, b, dim=-1)),
+      (((3, 1, 4), (5, 4)), ((0, 4), (4,)), ((2, 3), (2, 3)))),
+    O("cosine_similarity_0d_pair", lambda torch, a, b: torch.nn.functional.cosine_similarity(
+        a, b, dim=0), (((), ()),)),
 ]
 
 
@@ -467,3 +589,18 @@ def test_op_matches_torch_float64(case) -> None:
 
 def test_every_op_name_is_unique() -> None:
     assert len({op.name for op in OPS}) == len(OPS)
+
+
+@pytest.mark.parametrize("loss", ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"])
+def test_regression_losses_refuse_different_shapes_where_pytorch_broadcasts(loss) -> None:
+    """steepest's documented deviation: (N, 1) against (N,) is nearly always a bug, so it is an
+    error naming both shapes, where PyTorch warns and broadcasts to (N, N)."""
+    import torch
+
+    import steepest
+
+    x, y = np.ones((3, 1)), np.zeros(3)
+    with pytest.warns(UserWarning, match="target size"):
+        assert getattr(torch.nn.functional, loss)(torch.tensor(x), torch.tensor(y)).ndim == 0
+    with pytest.raises(ValueError, match=r"input of shape \(3, 1\) and target of shape \(3,\)"):
+        getattr(steepest.nn.functional, loss)(steepest.tensor(x), steepest.tensor(y))

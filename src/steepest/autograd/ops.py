@@ -944,6 +944,10 @@ class Einsum(Function):
             spec = ",".join([ctx.output] + [s for _, s in others]) + "->" + reachable
             partial = np.einsum(spec, grad_out, *[o for o, _ in others])
             sizes = dict(zip(letters, operand.shape, strict=True))
+            # Letters of size 1 in operand k broadcast against the others ('...' dims).
+            widened = tuple(i for i, c in enumerate(reachable) if partial.shape[i] != sizes[c])
+            if widened:
+                partial = partial.sum(axis=widened, keepdims=True)
             # Letters summed inside operand k only: the gradient is constant along them.
             full = np.broadcast_to(
                 np.expand_dims(partial, tuple(i for i, c in enumerate(unique) if c not in

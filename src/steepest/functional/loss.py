@@ -389,13 +389,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     """
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "mse_loss")
-    x = _input_tensor(input, "mse_loss")
-    target_shape = _array(target).shape
-    if x.shape != target_shape:
-        raise ValueError(
-            f"mse_loss: input of shape {x.shape} and target of shape {target_shape} differ; "
-            f"they must have the same shape"
-        )
+    x, target = _regression_pair(input, target, "mse_loss")
     diff = x - target
     squares = diff * diff
     return _reduce(squares if weight is None else squares * weight, reduction)

@@ -211,7 +211,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
                            f"num_groups, but got input of shape {list(x.shape)} and "
                            f"num_groups={num_groups}")
     n, channels = x.shape[:2]
-    grouped = x.reshape(n, num_groups, -1)
+    grouped = x.reshape(n, num_groups, int(np.prod(x.shape[1:])) // num_groups)
     out = _standardise(grouped, (2,), eps).reshape(x.shape)
     _affine_shape(weight, bias, (channels,), "group_norm")
     per_channel = (1, channels) + (1,) * (x.ndim - 2)

@@ -37,6 +37,9 @@ def index_select(input: Tensor, dim: int, index: Any) -> Tensor:
         raise IndexError(f"index_select(): Index is supposed to be a vector, got "
                          f"{index.ndim}-D")
     if x.ndim == 0:
+        if index.size != 1:
+            raise IndexError(f"index_select(): Index to scalar can have only 1 value, got "
+                             f"{index.size} value(s)")
         return x.reshape(1)[index.reshape(-1)].reshape(index.shape if index.ndim else ())
     axis = _dim(int(dim), x.ndim)
     _check_range(index, x.shape[axis], "index_select", axis)
@@ -215,7 +218,9 @@ def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
         if size <= 0 and n:
             raise RuntimeError(f"split expects split_size be non-negative, but got "
                                f"split_size={size}")
-        sizes = [builtins.min(size, n - start) for start in range(0, n, size)] if size else [0]
+        # An empty dim still gives one (empty) piece, as PyTorch.
+        sizes = [builtins.min(size, n - start) for start in range(0, n, size)] if size and n \
+            else [0]
     else:
         sizes = [int(s) for s in split_size_or_sections]
         if builtins.sum(sizes) != n:
