@@ -48,6 +48,57 @@ def test_import_is_lazy_and_changes_nothing_else() -> None:
     assert out[0] == "[]" and out[1] == "True"
 
 
+# Where the compatibility table's names live, and words in it that are Python, not names.
+TABLE_NAMESPACES = ("", "Tensor", "nn", "nn.Module", "nn.Sequential", "nn.Embedding",
+                    "nn.functional", "nn.init", "nn.utils", "optim", "optim.lr_scheduler",
+                    "utils.data", "autograd", "autograd.Function")
+NOT_NAMES = {"repr", "del", "OrderedDict", "training"}
+
+
+def _resolves(name: str) -> bool:
+    for space in TABLE_NAMESPACES:
+        obj = steepest
+        for part in (space.split(".") if space else []) + name.split("."):
+            obj = getattr(obj, part, None)
+            if obj is None:
+                break
+        if obj is not None:
+            return True
+    return False
+
+
+def _documented_names() -> list[str]:
+    """Every name docs/pytorch.md says works: the first cell of each table row not marked
+    missing (arguments in parentheses left out), and the torch.optim paragraph's classes."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "docs" / "pytorch.md").read_text()
+    spans = []
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| `") and len(cells) >= 3 and not cells[1].startswith("missing"):
+            spans += re.findall(r"`([^`]+)`", re.sub(r"\(`[^)]*\)", "", cells[0]))
+    optim = text.split("## torch.optim")[1].split("\n## ")[0]
+    for sentence in re.split(r"(?<=[.;])\s", optim):
+        if "missing" not in sentence and "adds" not in sentence:
+            spans += [s for s in re.findall(r"`([A-Z][A-Za-z]+)`", sentence)]
+    names = []
+    for span in spans:
+        for alternative in span.split("/"):
+            name = re.sub(r"^(torch|x|F|nn|ctx|grad_fn)\.", "", re.sub(r"\(.*", "", alternative))
+            if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", name) and name not in NOT_NAMES:
+                names.append(name)
+    return names
+
+
+def test_every_name_the_compatibility_table_says_works_exists() -> None:
+    names = _documented_names()
+    assert len(names) > 200 and {"index_select", "ConvTranspose2d", "DataLoader", "RMSprop",
+                                 "backward", "Upsample"} <= set(names)
+    assert [n for n in names if not _resolves(n)] == []
+
+
 # ------------------------------------------------------------------ dtypes and factories
 DTYPE_NAMES = ["float", "float32", "float64", "double", "half", "float16", "long", "int64",
                "int", "int32", "short", "int16", "int8", "uint8", "bool", "complex64",

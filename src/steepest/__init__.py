@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from steepest import accelerator, backends, cuda
 from steepest._allocator import keep_freed_memory
 from steepest.autograd import (
     enable_grad,
@@ -220,9 +219,10 @@ def compile(model: Any = None, **kwargs: Any) -> Any:  # noqa: A001
     return model
 
 
-# Subpackages imported on first use (PEP 562): `torch.nn`, `torch.optim`, `torch.utils.data`.
+# Subpackages imported on first use (PEP 562): `torch.nn`, `torch.optim`, `torch.utils.data`,
+# `torch.cuda`, ...
 _LAZY = ("nn", "optim", "utils", "data", "linalg", "special", "testing", "models", "train", "lab",
-         "io", "store", "return_types")
+         "io", "store", "return_types", "cuda", "backends", "accelerator")
 
 
 def __getattr__(name: str) -> Any:
