@@ -119,6 +119,12 @@ OPS = [
     O("std_var", lambda torch, x: (x.std(), torch.var(x, 0), x.std(dim=-1, correction=0),
                                    x.var(dim=(0, -1), keepdim=True, correction=2),
                                    x.var(-1, unbiased=False)), (((4, 5),), ((3, 2, 6),))),
+    # PyTorch refuses integer input to these (steepest used to cast it to float).
+    O("std_refuses_integers", lambda torch, x: x.long().std(), (((3,),),)),
+    O("var_refuses_integers", lambda torch, x: torch.var(x.long(), 0), (((3,),),)),
+    O("norm_refuses_integers", lambda torch, x: x.long().norm(), (((3,),),)),
+    O("norm_of_integers_with_dtype", lambda torch, x: torch.linalg.vector_norm(
+        x.long(), dtype=torch.float64), (((3,),),)),
     O("std_single_element", lambda torch, x: (x.std(), x.var(correction=0)), (((1,),),)),
     O("prod", lambda torch, x: (x.prod(), torch.prod(x, 1), x.prod(-1, keepdim=True)),
       (((3, 4),), ((2, 3, 4),))),

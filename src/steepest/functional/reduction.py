@@ -66,14 +66,18 @@ def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any 
     return sum(ops.Where.apply(np.isnan(x.data), 0.0, x), dim, keepdim, dtype=dtype)
 
 
+def _floating(x: Tensor, what: str) -> Tensor:
+    """x itself if it is float or complex; PyTorch refuses integers in mean, var, std, norm."""
+    if x.data.dtype.kind not in "fc":
+        raise RuntimeError(f"{what}: input dtype must be a floating point or complex dtype, "
+                           f"got {x.data.dtype} (use .float() first)")
+    return x
+
+
 @with_out
 def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """Σ / n over dim. Only float tensors (or a float `dtype`), as PyTorch."""
-    x = _cast_for(_tensor(input), dtype)
-    if x.data.dtype.kind not in "fc":
-        raise RuntimeError(
-            f"mean(): could not infer output dtype. Input dtype must be either a floating point "
-            f"or complex dtype. Got: {x.data.dtype} (use .float() first)")
+    x = _floating(_cast_for(_tensor(input), dtype), "mean()")
     return ops.Mean.apply(x, axis=reduce_axes(x.ndim, dim), keepdims=bool(keepdim))
 
 
@@ -108,7 +112,7 @@ def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = Fa
     inf or NaN, as PyTorch."""
     if isinstance(dim, bool):  # the legacy var(unbiased) form
         dim, unbiased = None, dim
-    x = _float(input)
+    x = _floating(_tensor(input), "std and var")
     axes = reduce_axes(x.ndim, dim)
     centred = x - ops.Mean.apply(x, axis=axes, keepdims=True)
     squares = ops.Sum.apply(centred * centred, axis=axes, keepdims=bool(keepdim))
@@ -134,13 +138,13 @@ def std(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = Fa
 def var_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
              correction: Any = None) -> tuple[Tensor, Tensor]:
     return (var(input, dim, unbiased, keepdim, correction=correction),
-            mean(_float(input), dim, keepdim))
+            mean(input, dim, keepdim))
 
 
 def std_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
              correction: Any = None) -> tuple[Tensor, Tensor]:
     return (std(input, dim, unbiased, keepdim, correction=correction),
-            mean(_float(input), dim, keepdim))
+            mean(input, dim, keepdim))
 
 
 @with_out
@@ -221,7 +225,7 @@ def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False,
          dtype: Any = None) -> Tensor:
     """The p-norm of the elements over dim (all if None): (Σ|x|^p)^(1/p); 'fro' is p = 2,
     inf the largest |x|. Gradient 0 where the norm is 0 (PyTorch's subgradient)."""
-    x = _cast_for(_float(input), dtype)
+    x = _cast_for(_floating(_tensor(input), "norm"), dtype)
     if p is None:
         p = 2
     if p == "nuc":
