@@ -10,25 +10,25 @@ Every public function of the modules below is exported: the module a name lives 
 to read it.
 """
 
+import importlib
 from types import ModuleType
+from typing import Any
 
 from steepest.functional import (
     activation,
     basic,
-    conv,
-    distance,
-    loss,
     methods,
     normalization,
     pointwise,
-    pooling,
     reduction,
-    resize,
     shape,
 )
 
-_MODULES = (pointwise, reduction, shape, activation, basic, normalization, distance, conv, pooling,
-            resize, loss)
+# The tensor functions load with `import steepest`; the layers' functions (distances,
+# convolution, pooling, resizing, losses) on first use, which keeps the import fast. No name is
+# defined in both groups.
+_EAGER = (pointwise, reduction, shape, activation, basic, normalization)
+_ON_FIRST_USE = ("distance", "conv", "pooling", "resize", "loss")
 
 
 def _public(module: ModuleType) -> dict:
@@ -39,11 +39,34 @@ def _public(module: ModuleType) -> dict:
 
 
 _names: dict = {}
-for _module in _MODULES:
+for _module in _EAGER:
     _names.update(_public(_module))
 globals().update(_names)
-__all__ = sorted(_names)
-del _module, _names
+del _module
+
+
+def _load_layers() -> None:
+    for name in _ON_FIRST_USE:
+        _names.update(_public(importlib.import_module(f"steepest.functional.{name}")))
+    globals().update(_names)
+    globals()["__all__"] = sorted(_names)
+
+
+def __getattr__(name: str) -> Any:
+    if name.startswith("__") and name != "__all__":
+        raise AttributeError(name)
+    if "__all__" not in globals():
+        _load_layers()
+        if name in globals():
+            return globals()[name]
+    raise AttributeError(f"module 'steepest.functional' has no attribute {name!r}")
+
+
+def __dir__() -> list:
+    if "__all__" not in globals():
+        _load_layers()
+    return sorted(globals())
+
 
 from steepest.tensor import Tensor as _Tensor  # noqa: E402
 
