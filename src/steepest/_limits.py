@@ -39,6 +39,8 @@ def available_memory() -> int | None:
 
 
 def _size(nbytes: int) -> str:
+    if nbytes >= 10**300:  # a header's product of sizes can pass what a float can hold
+        return f"about 10^{len(str(nbytes)) - 1} bytes"
     for unit, scale in (("TB", 1 << 40), ("GB", 1 << 30), ("MB", 1 << 20)):
         if nbytes >= scale:
             return f"{nbytes / scale:.1f} {unit}"

@@ -127,6 +127,8 @@ def idx_seeds() -> dict[str, bytes]:
         "int-labels": _idx(np.array([7, -1], ">i4"), 0x0C),
         "truncated": _idx(images, 0x08)[:-3],
         "declares-4-exabytes": bytes([0, 0, 0x08, 3]) + struct.pack(">III", 2**31, 2**16, 2**16),
+        # 40 dims of 673 million: more bytes than a float can count (found by atheris).
+        "declares-10^354-bytes": bytes([0, 0, 0x08, 40]) + struct.pack(">I", 0x28282828) * 40,
         "bad-magic": b"\x01\x02\x03\x04" + bytes(20),
         "zero-dims": bytes([0, 0, 0x08, 0]) + b"\x05",
     }
