@@ -29,19 +29,25 @@ def loss_curve(steps: int, seed: int) -> np.ndarray:
 
 
 def make_store(path: Path, runs: int = 4, steps: int = 300) -> RunStore:
-    """A store with `runs` finished training runs: two configs × seeds, and one hostile name.
+    """A store with `runs` finished training runs: two configs × seeds; the last one has a
+    hostile name (also in its config and results).
     Run i logs loss_curve(steps, seed=i) and lr at every step, and 3 epochs."""
     store = RunStore(path)
     for i in range(runs):
         lr = 0.01 if i % 2 == 0 else 0.003
         name = HOSTILE if i == runs - 1 else f"adam lr {lr}"
         config = {"optimizer": "adam", "lr": lr, "seed": i // 2, "total_steps": steps}
+        if name == HOSTILE:  # stored strings besides the name: shown as text too
+            config["name"] = HOSTILE
         run = store.start_run(config, name=name, command=f"steepest train --lr {lr}")
         for step, value in enumerate(loss_curve(steps, seed=i), start=1):
             run.log_step(step, loss=float(value), lr=lr)
         for epoch in (1, 2, 3):
             run.log_epoch(epoch, loss=1.0 / epoch, accuracy=0.3 * epoch)
-        run.finish(results={"test_accuracy": 0.5 + 0.01 * i})
+        results = {"test_accuracy": 0.5 + 0.01 * i}
+        if name == HOSTILE:
+            results["note"] = HOSTILE
+        run.finish(results=results)
     return store
 
 

@@ -361,6 +361,36 @@ def test_aligned_metrics_of_several_runs(client):
     assert client.get("/api/metrics?runs=77&name=loss").status_code == 404
 
 
+def test_epoch_metrics_and_the_wall_time_axis(client, db):
+    epochs = client.get("/api/runs/2/metrics?scope=epoch").json()
+    assert epochs["scope"] == "epoch" and set(epochs["metrics"]) == {"accuracy", "loss"}
+    accuracy = epochs["metrics"]["accuracy"]
+    assert accuracy["x"] == [1, 2, 3] and accuracy["rows"] == [1, 1, 1]
+    assert accuracy["mean"] == pytest.approx([0.3, 0.6, 0.9], rel=1e-15)
+    store = RunStore(db, readonly=True)
+    steps, values, times = store.metric_series(2, "step", "loss")
+    started = store.run(2).started_at
+    store.close()
+    # on the wall-time axis the bins are seconds: all 300 rows, each in the bin of its time
+    answer = client.get("/api/metrics?runs=2&name=loss&axis=time&points=7").json()
+    x, width = np.array(answer["x"]), answer["width"]
+    assert x[0] == times[0] and x[-1] + width >= times[-1] and len(x) == 7
+    rows = answer["runs"]["2"]["rows"]
+    assert sum(rows) == 300
+    bounds = np.cumsum([0, *rows])
+    for i in range(7):
+        inside = times[bounds[i]:bounds[i + 1]]
+        assert np.all(inside >= x[i]) and np.all(inside <= x[i] + width * (1 + 1e-9))
+    low, high = float(times[50]), float(times[80])
+    one = client.get(f"/api/runs/2/metrics?names=loss&axis=time&start={low}&end={high}"
+                     f"&points=5").json()["metrics"]["loss"]
+    assert sum(one["rows"]) == 31 and one["step"][0] == steps[50]
+    relative = client.get(f"/api/export.csv?runs=2&metric=loss&axis=relative"
+                          f"&start={low - started}&end={high - started}").text
+    shown = list(csv.reader(io.StringIO(relative)))[1:]
+    assert [int(row[2]) for row in shown] == steps[50:81].tolist()
+
+
 def test_csv_is_the_raw_rows_of_the_runs_and_range_shown(client, db):
     text = client.get("/api/export.csv?runs=2,4&metric=loss&start=10&end=19").text
     rows = list(csv.reader(io.StringIO(text)))
@@ -546,6 +576,36 @@ def test_bad_network_requests_get_400(client, body, message):
     assert message in response.json()["detail"]
 
 
+def test_every_optimizer_activation_and_initialisation_trains_live():
+    # the network offers every choice the library has; each one trains a few steps
+    from steepest import models
+    from steepest.lab.compare import REGULARISERS
+    from steepest.lab.gradients import INITS
+    from steepest.serve.network import NetworkSession, choices, parse_config
+
+    offered = choices()
+    assert offered["optimizers"] == [n for n in OPTIMIZERS if n != "random-search"]
+    assert offered["activations"] == list(models.ACTIVATIONS)
+    assert offered["inits"] == list(INITS) and list(offered["regularisers"]) == list(REGULARISERS)
+    bodies = [{"optimizer": name} for name in offered["optimizers"]]
+    bodies += [{"activation": name} for name in offered["activations"]]
+    bodies += [{"init": name.replace("<std>", "0.05")} for name in offered["inits"]]
+    failed = []
+    for body in bodies:
+        session = NetworkSession(parse_config({"steps": 3, "points": 40, "batch_size": 20,
+                                               **body}), "t")
+        before = [p.data.copy() for p in session.model.parameters()]
+        session.play()
+        session._thread.join(60)
+        state = session.snapshot()
+        moved = any(not np.array_equal(a, p.data)
+                    for a, p in zip(before, session.model.parameters(), strict=True))
+        if state["status"] != "finished" or len(state["losses"]) != 3 or not moved \
+                or not all(np.isfinite(v) for row in state["grad_norms"] for v in row):
+            failed.append((body, state["status"], state["message"]))
+    assert not failed
+
+
 def test_network_regularisers_and_every_toy_dataset_build():
     from steepest.data import TOY_CLASSES
     from steepest.lab.compare import REGULARISERS
@@ -576,7 +636,24 @@ def test_server_sockets_turn_nagle_off():
         sock.close()
 
 
-def test_serve_bad_input_gets_one_line(tmp_path, capsys):
+def _listening_addresses(port: int) -> set[str]:
+    """The local addresses of the sockets listening on `port` (Linux's /proc/net/tcp*)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            for line in list(lines)[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, hexport = local.split(":")
+                if state == "0A" and int(hexport, 16) == port:  # 0A: LISTEN
+                    found.add(socket.inet_ntop(
+                        socket.AF_INET if len(address) == 8 else socket.AF_INET6,
+                        bytes.fromhex(address)[::-1] if len(address) == 8 else
+                        b"".join(bytes.fromhex(address[i:i + 8])[::-1]
+                                 for i in range(0, 32, 8))))
+    return found
+
+
+def test_serve_listens_on_127_0_0_1_and_bad_input_gets_one_line(tmp_path, capsys):
     import sqlite3
 
     foreign = tmp_path / "other.db"
@@ -591,11 +668,15 @@ def test_serve_bad_input_gets_one_line(tmp_path, capsys):
     assert main(["serve", "--port", "http"]) == 2
     assert capsys.readouterr().err == "steepest: --port must be an integer, got 'http'\n"
     with LiveServer(tmp_path / "runs.db") as server:
+        # by default only this machine can connect, and nothing warns
+        assert server.url == f"http://127.0.0.1:{server.port}"
+        assert _listening_addresses(server.port) == {"127.0.0.1"}
         assert main(["serve", "--db", str(tmp_path / "runs.db"), "--port",
                      str(server.port)]) == 2
     assert capsys.readouterr().err == (
         f"steepest: port {server.port} on 127.0.0.1 is in use (another steepest serve? give "
         f"--port, e.g. --port {server.port + 1})\n")
+    assert "warning" not in server.stderr
 
 
 def test_serve_on_another_host_warns(tmp_path):
@@ -603,6 +684,7 @@ def test_serve_on_another_host_warns(tmp_path):
         import httpx2 as httpx
 
         assert httpx.get(f"{server.url}/api/health").json()["app"] == "steepest"
+        assert _listening_addresses(server.port) == {"0.0.0.0"}
     assert "warning: listening on 0.0.0.0" in server.stderr
 
 

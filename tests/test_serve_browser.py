@@ -119,7 +119,12 @@ def open_page(driver, server, path: str) -> None:
 
 
 def screenshot(driver, name: str) -> None:
+    """The whole page (the window grown to its height for the picture)."""
+    height = js(driver, "return document.documentElement.scrollHeight")
+    driver.set_window_size(1500, max(1100, height + 140))
+    time.sleep(0.3)
     driver.save_screenshot(str(OUTPUT / f"{name}.png"))
+    driver.set_window_size(1500, 1100)
 
 
 def runs_drawn(driver) -> dict:
@@ -143,12 +148,20 @@ def test_run_list_shows_the_runs_and_a_hostile_name_as_text(driver, server):
     assert js(driver, "return window.__pwned === undefined")
     wait_until(lambda: (runs_drawn(driver) or {}).get("labels"), 20, what="the chart")
     assert len(runs_drawn(driver)["labels"]) == 4
+    time.sleep(0.6)  # a chart fitted to its data is not a zoom (nor reloaded as one)
+    assert "start=" not in driver.find_element("id", "chart-csv").get_attribute("href")
+    assert runs_drawn(driver)["x"][-1] == 400
     # the details of the newest run show its name as text, and the command reproducing it
     title = wait_until(lambda: js(driver, "return document.getElementById('run-title')"
                                           ".textContent"), 10, what="run details")
     assert title == f"#4 {HOSTILE}"
     assert js(driver, "return document.getElementById('run-command').textContent") == \
         "steepest train --lr 0.003"
+    # and so are the other strings it stored: its config and results
+    cells = js(driver, """return [...document.querySelectorAll('#run-config td, #run-results td')]
+        .map((td) => td.textContent);""")
+    assert cells.count(HOSTILE) == 2
+    assert js(driver, "return document.querySelectorAll('img').length") == 0
     screenshot(driver, "runs")
 
 
@@ -209,6 +222,60 @@ def test_smoothing_changes_the_drawn_series_but_not_the_csv(driver, server, db):
     screenshot(driver, "runs-smoothed")
 
 
+def test_mean_and_band_over_seeds_and_the_other_axes(driver, server, db):
+    from selenium.webdriver.support.ui import Select
+
+    open_page(driver, server, "/?runs=1,2,3,4&group=1")
+    wait_until(lambda: len((runs_drawn(driver) or {}).get("labels", [])) == 2, 20,
+               what="two groups")
+    drawn = runs_drawn(driver)
+    # runs 1 and 3 (lr 0.01, seeds 0 and 1) make one group, 2 and 4 (lr 0.003) the other
+    assert drawn["labels"] == ["lr 0.01 (2 runs)", "lr 0.003 (2 runs)"]
+    store = RunStore(db, readonly=True)
+    loss = {i: store.metric_series(i, "step", "loss")[1] for i in (1, 2, 3, 4)}
+    for index, (a, b) in enumerate(((1, 3), (2, 4))):
+        pair = np.stack([loss[a], loss[b]])
+        mean, std = pair.mean(axis=0), pair.std(axis=0, ddof=1)
+        assert np.allclose(drawn["drawn"][index], mean, rtol=1e-12)
+        high, low = drawn["bands"][index]
+        assert np.allclose(high, mean + std, rtol=1e-12)
+        assert np.allclose(low, mean - std, rtol=1e-12)
+    screenshot(driver, "runs-grouped")
+    # time since each run started, on a log axis
+    driver.find_element("id", "chart-group").click()
+    Select(driver.find_element("id", "chart-axis")).select_by_value("relative")
+    Select(driver.find_element("id", "chart-yscale")).select_by_value("log")
+    wait_until(lambda: "axis=relative" in driver.current_url and "yscale=log" in
+               driver.current_url and len(runs_drawn(driver)["labels"]) == 4, 10,
+               what="the relative time axis")
+    drawn = runs_drawn(driver)
+    longest = max(store.run(i).duration for i in (1, 2, 3, 4))
+    x = np.array(drawn["x"], dtype=float)
+    assert x[0] >= 0 and x[-1] <= longest + 1.0 and np.all(np.diff(x) > 0)
+    assert all(v is None or v > 0 for line in drawn["drawn"] for v in line)
+    store.close()
+    screenshot(driver, "runs-relative-log")
+
+
+def test_the_csv_of_a_zoomed_chart_holds_the_rows_shown(driver, server, db):
+    open_page(driver, server, "/?runs=1,3")
+    wait_until(lambda: len((runs_drawn(driver) or {}).get("labels", [])) == 2, 20,
+               what="two lines")
+    js(driver, "document.getElementById('chart-box')._plot.setScale('x', {min: 100, max: 150});")
+    wait_until(lambda: "start=100" in driver.find_element("id", "chart-csv")
+               .get_attribute("href"), 10, what="the CSV link to follow the zoom")
+    wait_until(lambda: runs_drawn(driver)["x"][0] >= 100, 10, what="the zoomed range's bins")
+    assert runs_drawn(driver)["x"] == list(range(100, 151))  # the server sent them exactly
+    rows = [line.split(",") for line in _csv(driver).strip().split("\n")[1:]]
+    store = RunStore(db, readonly=True)
+    for run_id in (1, 3):
+        mine = [row for row in rows if row[0] == str(run_id)]
+        assert [int(row[2]) for row in mine] == list(range(100, 151))
+        values = store.metric_series(run_id, "step", "loss")[1][99:150]
+        assert [float(row[5]) for row in mine] == values.tolist()
+    store.close()
+
+
 def test_a_run_written_during_the_test_appears_and_grows_without_reload(driver, server, db):
     open_page(driver, server, "/")
     wait_until(lambda: len(run_rows(driver)) == 4, 20, what="the run list")
@@ -260,6 +327,18 @@ def test_a_run_written_during_the_test_appears_and_grows_without_reload(driver, 
         .some((r) => r.dataset.run === '5' && r.textContent.includes('finished'))"""), 10,
         what="the run to show finished")
     screenshot(driver, "runs-live")
+
+
+def test_a_page_left_closes_its_streams(driver, server):
+    # A browser opens at most six connections to a server, and Chromium keeps pages it left
+    # in its back-forward cache with their event streams open: five pages left would leave
+    # the sixth no connection. So a page closes its streams when it is hidden.
+    for path in ("/", "/network"):
+        open_page(driver, server, path)
+        wait_until(lambda: js(driver, "return window.steepest.debug.streams.size") == 1, 20,
+                   what=f"the stream of {path}")
+        js(driver, "window.dispatchEvent(new PageTransitionEvent('pagehide', {persisted: true}))")
+        assert js(driver, "return window.steepest.debug.streams.size") == 0
 
 
 def test_run_page_shows_one_run(driver, server):
@@ -329,11 +408,93 @@ def test_dragging_the_start_point_changes_the_path(driver, server):
     screenshot(driver, "race-dragged")
 
 
+def _settled_race(driver) -> dict:
+    """The race of the page's current settings, once no other is pending."""
+    def settled():
+        race = _race(driver)
+        busy = js(driver, "return document.getElementById('status-line').textContent")
+        return race if race and not busy else None
+    return wait_until(settled, 30, what="the race to settle")
+
+
+def test_the_url_holds_the_whole_race_and_the_internals_are_drawn(driver, server):
+    from selenium.webdriver.support.ui import Select
+
+    open_page(driver, server, "/playground?surface=himmelblau&optimizers=sgd,adam&steps=100")
+    _settled_race(driver)
+    Select(driver.find_element("id", "race-surface")).select_by_value("beale")
+    wait_until(lambda: _race(driver)["request"]["surface"] == "beale", 30, what="beale")
+    driver.find_element("id", "race-use-momentum").click()
+    lr = driver.find_element("id", "race-opt-adam-lr")
+    lr.clear()
+    lr.send_keys("0.03\n")
+    steps = driver.find_element("id", "race-steps")
+    steps.clear()
+    steps.send_keys("120\n")
+    seed = driver.find_element("id", "race-seed")
+    seed.clear()
+    seed.send_keys("3\n")
+    wait_until(lambda: _race(driver)["request"]["steps"] == 120, 30, what="120 steps")
+    Select(driver.find_element("id", "race-inside")).select_by_value("adam")
+    js(driver, """const s = document.getElementById('race-scrub'); s.value = 60;
+                  s.dispatchEvent(new Event('input'));""")
+    race = _settled_race(driver)
+    request = race["request"]
+    assert [o["name"] for o in request["optimizers"]] == ["sgd", "momentum", "adam"]
+    assert request["optimizers"][2]["options"]["lr"] == 0.03 and request["seed"] == 3
+    command = js(driver, "return document.getElementById('race-command').textContent")
+    wait_until(lambda: "at=60" in driver.current_url, 10, what="the step in the URL")
+    # a fresh load of the link gives the same race, optimizer inside and step
+    link = driver.current_url
+    driver.get("about:blank")
+    open_page(driver, server, link[len(server.url):])
+    again = _settled_race(driver)
+    assert again["request"] == request and again["response"]["paths"] == race["response"]["paths"]
+    assert js(driver, "return document.getElementById('race-command').textContent") == command
+    assert js(driver, "return document.getElementById('race-inside').value") == "adam"
+    assert js(driver, "return document.getElementById('race-scrub').value") == "60"
+    # inside adam: at each step the gradient, both moments after the update and the step size
+    # per coordinate, as computed
+    titles = js(driver, """return [...document.querySelectorAll('#race-internals h4')]
+        .map((h) => h.textContent);""")
+    assert titles == ["gradient ∇f", "first moment m (velocity)", "second moment v (mean g²)",
+                      "effective step size −Δw / g"]
+    charts = js(driver, """return [...document.querySelectorAll('#race-internals .chart-small')]
+        .map((box) => box._plot.data);""")
+    adam = again["response"]["paths"][2]
+    for chart, rows in zip(charts, [adam["grads"], adam["states"]["exp_avg"][1:],
+                                    adam["states"]["exp_avg_sq"][1:], adam["step_sizes"]],
+                           strict=True):
+        assert chart[0] == list(range(121))  # the points: 120 steps and the last point
+        rows = rows + [None] * (121 - len(rows))
+        for coordinate in (0, 1):
+            expected = [None if row is None else row[coordinate] for row in rows]
+            drawn = chart[1 + coordinate]
+            assert all(d is None or d == e for d, e in zip(drawn, expected, strict=True))
+            assert sum(d is not None for d in drawn) >= 60  # log panels leave out d <= 0
+    screenshot(driver, "race-inside")
+
+
 # ---------------------------------------------------------------------------- the network
 def test_live_network_trains_in_the_page(driver, server):
     open_page(driver, server, "/network?dataset=xor&steps=400&activation=relu&width=8")
     wait_until(lambda: js(driver, "return (window.steepest.debug || {}).network || null"), 20,
                what="the network session")
+    # every optimizer (with a spec), activation, initialisation and regulariser of the library
+    from steepest import models
+    from steepest.lab import OPTIMIZERS
+    from steepest.lab.compare import REGULARISERS
+    from steepest.lab.gradients import INITS
+
+    offered = js(driver, """const values = (id) => [...document.getElementById(id).options]
+            .map((o) => o.value);
+        return {optimizer: values('net-optimizer'), activation: values('net-activation'),
+                init: values('net-init'), regulariser: values('net-regulariser')};""")
+    assert offered == {
+        "optimizer": [name for name in OPTIMIZERS if name != "random-search"],
+        "activation": list(models.ACTIVATIONS),
+        "init": [name for name in INITS if "<" not in name] + ["normal:0.05"],
+        "regulariser": list(REGULARISERS)}
     driver.find_element("id", "net-play").click()
     state = wait_until(lambda: (lambda n: n if n["status"] == "finished" else None)(
         js(driver, "return window.steepest.debug.network")), 60, what="training to finish")

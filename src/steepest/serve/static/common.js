@@ -56,6 +56,22 @@ window.steepest = window.steepest || {};
 
   S.status = function (message) { S.$("status-line").textContent = message || ""; };
 
+  // Server-sent events that end with the page. A browser holds at most six connections to one
+  // server, and one that keeps a page it left in its back-forward cache keeps that page's
+  // streams open too: six page loads would leave no connection for the page shown. So every
+  // stream is closed when the page is hidden, and a page shown again from that cache reloads.
+  const streams = new Set();
+  S.debug.streams = streams;
+  S.events = function (url) {
+    const source = new EventSource(url);
+    streams.add(source);
+    const close = source.close.bind(source);
+    source.close = () => { streams.delete(source); close(); };
+    return source;
+  };
+  window.addEventListener("pagehide", () => { for (const source of [...streams]) source.close(); });
+  window.addEventListener("pageshow", (event) => { if (event.persisted) window.location.reload(); });
+
   // Numbers as people read them: 3 significant digits, small and large ones in e-notation.
   S.fmt = function (value, digits) {
     if (value === null || value === undefined || Number.isNaN(value)) return "–";
@@ -153,15 +169,38 @@ window.steepest = window.steepest || {};
   // Axis values as S.fmt writes them.
   S.axisValues = (u, values) => values.map((v) => S.fmt(v));
   // Log axes label whole decades only, and every second or third one when there are many.
+  const isDecade = (v) => v > 0 && Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-9;
+  const decadeStride = (values) => Math.max(1, Math.ceil(values.filter(isDecade).length / 6));
   S.logAxisValues = (u, values) => {
-    const decades = values.filter((v) => Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-9);
-    const stride = Math.max(1, Math.ceil(decades.length / 6));
-    return values.map((v) => {
-      const exponent = Math.log10(v);
-      const whole = Math.abs(exponent - Math.round(exponent)) < 1e-9;
-      return whole && Math.round(exponent) % stride === 0 ? S.fmt(v) : "";
-    });
+    const stride = decadeStride(values);
+    return values.map((v) => (isDecade(v) && Math.round(Math.log10(v)) % stride === 0
+      ? S.fmt(v) : ""));
   };
+  // Splits of an asinh y axis (logarithmic both sides of 0, linear within ±asinh): 0 and the
+  // powers of ten outside the linear part, every second or third when there are many.
+  S.signedSplits = (u, splits) => {
+    const linear = u.scales.y.asinh;
+    const kept = (v) => v === 0 || (isDecade(Math.abs(v)) && Math.abs(v) >= 10 * linear);
+    const stride = Math.max(1, Math.ceil(splits.filter((v) => v !== 0 && kept(v)).length / 6));
+    return splits.map((v) => (v === 0 || (kept(v) &&
+      Math.round(Math.log10(Math.abs(v))) % stride === 0) ? v : null));
+  };
+  // A y axis of a signed quantity over decades (scale: distr 4).
+  S.signedAxis = (more) => Object.assign({
+    size: 60, filter: S.signedSplits, grid: { filter: S.signedSplits },
+    ticks: { filter: S.signedSplits },
+    values: (u, values) => values.map((v) => (v === null ? "" : S.fmt(v))) }, more || {});
+  // Grid lines and ticks of a log axis: every 1..9 of a decade while it spans one or two,
+  // else the labelled decades only (nine lines a decade over many decades is a grey block).
+  S.logSplits = (u, splits) => {
+    if (splits.filter(isDecade).length <= 3) return splits;
+    const stride = decadeStride(splits);
+    return splits.map((v) => (isDecade(v) && Math.round(Math.log10(v)) % stride === 0 ? v : null));
+  };
+  // A y axis (linear or log) as every chart of the pages draws it; `more` adds options.
+  S.yAxis = (log, more) => Object.assign(
+    { size: 60, values: log ? S.logAxisValues : S.axisValues },
+    log ? { grid: { filter: S.logSplits }, ticks: { filter: S.logSplits } } : {}, more || {});
 
   // A grid of values as a picture filling the canvas context g: colorAt(i, j) -> [r, g, b] for
   // column i and row j, row 0 at the bottom (the lowest y), one pixel per grid point scaled up

@@ -208,24 +208,29 @@
     return means;
   }
 
-  // The config keys whose values differ between groups: what names a group ("lr 0.003").
-  function differingKeys(runs) {
+  // Config keys that never tell runs apart (where they wrote), and those a group spans.
+  const PLACE_KEYS = ["name", "checkpoint_dir", "db"];
+  const GROUP_KEYS = ["seed", ...PLACE_KEYS];
+  // The config keys whose values differ between runs: what names a group ("lr 0.003"), or
+  // a run without a name ("optimizer sgd · lr 0.05").
+  function differingKeys(runs, ignored) {
     const keys = new Set();
     for (const run of runs) for (const key of Object.keys(run.config || {})) keys.add(key);
-    return [...keys].filter((key) => !["seed", "name", "checkpoint_dir", "db"].includes(key) &&
+    return [...keys].filter((key) => !ignored.includes(key) &&
       new Set(runs.map((r) => JSON.stringify((r.config || {})[key]))).size > 1).sort();
   }
   function groupLabel(run, keys) {
-    const parts = keys.map((key) => {
+    const parts = keys.slice(0, 4).map((key) => {
       const value = (run.config || {})[key];
       return `${key} ${typeof value === "number" ? S.fmt(value) : typeof value === "string" ? value : JSON.stringify(value)}`;
     });
+    if (keys.length > 4) parts.push("…");
     return parts.length ? parts.join(" · ") : run.name || run.kind;
   }
 
   function groupKey(run) {
     const config = Object.assign({}, run.config || {});
-    for (const key of ["seed", "name", "checkpoint_dir", "db"]) delete config[key];
+    for (const key of GROUP_KEYS) delete config[key];
     return `${run.kind} ${JSON.stringify(config, Object.keys(config).sort())}`;
   }
 
@@ -252,7 +257,7 @@
         if (!groups.has(key)) groups.set(key, []);
         groups.get(key).push(run);
       }
-      const differing = differingKeys([...groups.values()].map((m) => m[0]));
+      const differing = differingKeys([...groups.values()].map((m) => m[0]), GROUP_KEYS);
       const stats = (arrays) => x.map((_, i) => {
         const values = arrays.map((a) => a[i]).filter((v) => v !== null);
         if (!values.length) return [null, null];
@@ -273,10 +278,11 @@
         pending.mains.push({ color: color, label: label, values: summary.map((v) => v[0]) });
       }
     } else {
+      const differing = differingKeys(runs, PLACE_KEYS);
       for (const run of runs) {
         const d = payload.runs[String(run.id)];
         const color = runColor(run.id);
-        const label = `#${run.id} ${run.name || run.kind}`;
+        const label = `#${run.id} ${run.name || groupLabel(run, differing)}`;
         if (d.rows.some((k) => k > 1)) pending.bands.push({ color: color, label: `${label} min–max`, hi: d.max, lo: d.min });
         if (smoothing) pending.raws.push({ color: color, label: `${label} (raw)`, values: d.mean });
         pending.mains.push({ color: color, label: label, values: smoothing ? smoothed(d.mean, d.rows) : d.mean });
@@ -317,6 +323,7 @@
   }
 
   function draw() {
+    S.$("chart-axis").options[0].textContent = state.scope === "epoch" ? "epoch" : "step";
     const box = S.$("chart-box");
     const note = S.$("chart-note");
     if (!state.data || !state.metric) {
@@ -336,7 +343,7 @@
       axes: [
         { label: axisLabel(), values: state.axis === "relative" ? relativeValues
           : state.axis === "time" ? undefined : S.axisValues },
-        { label: state.metric, size: 70, values: log ? S.logAxisValues : S.axisValues },
+        S.yAxis(log, { label: state.metric, size: 70 }),
       ],
       series: built.series,
       bands: built.bands,
@@ -355,6 +362,7 @@
     S.debug.runs = {
       drawn: built.entries.map((e) => built.data[e.index]),
       labels: built.entries.map((e) => e.label),
+      bands: built.bands.map((b) => b.series.map((k) => built.data[k])),
       x: built.data[0],
     };
     const legend = S.$("chart-legend");
@@ -387,11 +395,15 @@
   const zoomed = S.debounce(() => loadChart(), 250);
   function onZoom(u) {
     if (state.applyingData) return;
+    // uPlot also calls this when it fits the x scale to new data, and when the chart of a
+    // zoom is set to its range: neither is a new zoom
     const min = u.scales.x.min;
     const max = u.scales.x.max;
-    const x = state.data ? state.data.x : [];
-    const full = x.length && min <= x[0] && max >= x[x.length - 1] + state.data.width * 0.5;
-    state.range = full ? null : [min, max];
+    const x = u.data[0] || [];
+    const same = (a, b) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
+    if (state.range ? same(min, state.range[0]) && same(max, state.range[1])
+      : !x.length || (min <= x[0] && max >= x[x.length - 1])) return;
+    state.range = [min, max];
     updateCsvLink();
     zoomed();
   }
@@ -499,7 +511,7 @@
   }
 
   function listen() {
-    const events = new EventSource("/api/events");
+    const events = S.events("/api/events");
     events.addEventListener("runs", async (event) => {
       const before = shownRuns().map((r) => `${r.id}:${r.status}`).join(",");
       await setRuns(JSON.parse(event.data));

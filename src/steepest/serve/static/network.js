@@ -181,7 +181,7 @@
     state.gradPlot = null;
     S.$("net-play").textContent = "Train";
     S.debug.network = { id: state.session.id, step: 0, status: "paused" };
-    const events = new EventSource(`/api/network/${state.session.id}/events`);
+    const events = S.events(`/api/network/${state.session.id}/events`);
     events.addEventListener("state", (event) => update(JSON.parse(event.data)));
     state.events = events;
     drawBoundary();
@@ -213,7 +213,8 @@
     if (snapshot.boundary) state.boundary = snapshot.boundary;
     const last = state.epochs[state.epochs.length - 1];
     const accuracy = last ? ` · train accuracy ${(100 * last.accuracy).toFixed(1)}% · test ${(100 * last.test_accuracy).toFixed(1)}%` : "";
-    S.$("net-progress").textContent = `step ${state.step} of ${state.session.config.steps} · ${state.status}${accuracy}`;
+    const hint = state.status === "paused" && state.step === 0 ? ": press Train" : "";
+    S.$("net-progress").textContent = `step ${state.step} of ${state.session.config.steps} · ${state.status}${hint}${accuracy}`;
     const error = S.$("net-error");
     error.hidden = !snapshot.message;
     error.textContent = snapshot.message || "";
@@ -305,7 +306,7 @@
       state.lossPlot = S.chart(S.$("net-loss"), {
         height: 220,
         scales: { x: { time: false }, y: S.logScale() },
-        axes: [{ label: "step" }, { size: 60, values: S.logAxisValues }],
+        axes: [{ label: "step" }, S.yAxis(true)],
         series: [{ label: "step" },
                  { label: "training batch", stroke: "rgba(31, 95, 191, 0.3)", width: 1 },
                  { label: "training (epoch mean)", stroke: "#1f5fbf", width: 2.2,
@@ -324,7 +325,7 @@
       state.gradPlot = S.chart(S.$("net-grads"), {
         height: 220,
         scales: { x: { time: false }, y: S.logScale() },
-        axes: [{ label: "step" }, { size: 60, values: S.logAxisValues }],
+        axes: [{ label: "step" }, S.yAxis(true)],
         series: [{ label: "step" }].concat(layers.map((name, k) => ({
           label: name, stroke: LAYER_COLORS[k % LAYER_COLORS.length], width: 1.8 }))),
       }, gradData);

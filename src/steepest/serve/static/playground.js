@@ -462,8 +462,19 @@
     g.lineTo(px + dx - 9 * Math.cos(angle + 0.4), py + dy - 9 * Math.sin(angle + 0.4));
     g.closePath();
     g.fill();
+    haloText(g, label, px + dx + 5, py + dy - 4);
+  }
+
+  // Text readable over paths and contours: drawn on a white halo.
+  function haloText(g, text, x, y) {
     g.font = "600 13px system-ui, sans-serif";
-    g.fillText(label, px + dx + 5, py + dy - 4);
+    g.save();
+    g.lineWidth = 3.5;
+    g.lineJoin = "round";
+    g.strokeStyle = "rgba(255, 255, 255, 0.9)";
+    g.strokeText(text, x, y);
+    g.restore();
+    g.fillText(text, x, y);
   }
 
   function draw() {
@@ -533,7 +544,10 @@
     g.stroke();
     g.font = "600 13px system-ui, sans-serif";
     g.fillStyle = "#1d2430";
-    g.fillText("start", sx + 11, sy - 9);
+    const label = `start (${state.start.map((c) => S.fmt(c, 4)).join(", ")})`;
+    const width = g.measureText(label).width;   // kept inside the map near its edges
+    haloText(g, label, sx + 11 + width > c.width ? sx - 11 - width : sx + 11,
+             sy < 20 ? sy + 22 : sy - 9);
     const box = c.getBoundingClientRect();
     S.debug.raceStart = { x: (sx * box.width) / c.width, y: (sy * box.height) / c.height,
                           start: state.start.slice() };
@@ -605,8 +619,7 @@
     S.chart(S.$("race-loss"), {
       height: 250,
       scales: { x: { time: false }, y: positive ? S.logScale() : {} },
-      axes: [{ label: "step" }, { label: "loss", size: 60,
-                                  values: positive ? S.logAxisValues : S.axisValues }],
+      axes: [{ label: "step" }, S.yAxis(positive, { label: "loss" })],
       series: series,
       legend: { show: true },
     }, data);
@@ -622,13 +635,21 @@
     const names = dim === 1 ? ["x"] : ["x", "y"];
     const steps = path.grads.length;
     const xs = Array.from({ length: steps }, (_, i) => i);
+    // At step i: the gradient there, the state the rule kept after using it (row i + 1 of a
+    // state: row 0 is before the first step), and the step it took.
     const panels = [["gradient ∇f", path.grads, false]];
     for (const [field, values] of Object.entries(path.states)) {
-      panels.push([path.state_labels[field] || field, values, field.includes("sq") || field === "sum" || field.includes("square")]);
+      panels.push([path.state_labels[field] || field, values.slice(1), field.includes("sq") || field === "sum" || field.includes("square")]);
     }
     panels.push(["effective step size −Δw / g", path.step_sizes, true]);
     note.textContent = `${path.name}: the gradient, the state its rule keeps (${Object.keys(path.states).join(", ") || "none"}), and how far each coordinate moved per unit of gradient at each step. Scrub the step under the map to see −∇f and the velocity there.`;
-    for (const [title, values, log] of panels) {
+    for (const [title, values, positive] of panels) {
+      // a positive quantity on a log axis; one that turns negative now and then (a step
+      // against the gradient) on an asinh axis: logarithmic away from 0, linear near it
+      const magnitudes = values.flat().filter((v) => v !== null && Number.isFinite(v));
+      const signed = positive && magnitudes.some((v) => v <= 0);
+      const log = positive && !signed;
+      const largest = Math.max(...magnitudes.map(Math.abs).filter((v) => v > 0), 1e-300);
       const panel = S.el("div", {}, S.el("h4", { text: title }));
       const chartBox = S.el("div", { className: "chart-small" });
       panel.append(chartBox);
@@ -645,8 +666,9 @@
       });
       S.chart(chartBox, {
         height: 200,
-        scales: { x: { time: false }, y: log ? S.logScale() : {} },
-        axes: [{}, { size: 60, values: log ? S.logAxisValues : S.axisValues }],
+        scales: { x: { time: false }, y: log ? S.logScale()
+          : signed ? { distr: 4, asinh: Math.pow(10, Math.floor(Math.log10(largest)) - 3) } : {} },
+        axes: [{}, signed ? S.signedAxis() : S.yAxis(log)],
         series: series,
       }, data);
     }
