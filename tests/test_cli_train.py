@@ -204,6 +204,26 @@ def test_a_run_whose_checkpoint_folder_cannot_be_made_is_recorded_with_the_cause
         f"UsageError: --checkpoint-dir {tmp_path / 'checkpoints' / 'run-1'}: cannot create it")
 
 
+def test_a_run_by_epochs_resumes_by_epochs(tmp_path, capsys):
+    from steepest.store import RunStore
+
+    assert _train(tmp_path, "--epochs", "1", "--width", "8", "--checkpoint-dir",
+                  str(tmp_path / "c")) == 0
+    last = str(tmp_path / "c" / "last.safetensors")
+    assert _train(tmp_path, "--resume", last, "--epochs", "2") == 0
+    assert _train(tmp_path, "--resume", last) == 0  # its own length: already done
+    record = RunStore(tmp_path / "runs.db").run(1)
+    assert record.status == "finished" and record.results["epochs"] == 2
+    assert record.results["steps"] == 80  # 40 batches an epoch
+    assert _train(tmp_path, "--resume", last, "--steps", "100") == 0  # a length by steps
+    assert RunStore(tmp_path / "runs.db").run(1).results["steps"] == 100
+    from steepest.cli import UsageError
+    from steepest.cli.train import _checked_options
+
+    with pytest.raises(UsageError, match="x.safetensors: steps or epochs must be set"):
+        _checked_options({"steps": None, "epochs": None}, "--resume x.safetensors")
+
+
 def test_unusable_paths_and_labels_are_one_line(tmp_path, capsys):
     from steepest.store import RunStore
 

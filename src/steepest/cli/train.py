@@ -234,7 +234,8 @@ def _checked_options(raw: dict[str, Any], source: str,
             known = ", ".join(k.replace("_", "-") for k in OPTIONS if k != "progress")
             raise UsageError(f"{source}: unknown key {key!r}; valid keys: {known}")
         convert = OPTIONS[name][0]
-        if value is None and DEFAULTS[name] is None:
+        # A run is as long as its steps or its epochs: the other one is None.
+        if value is None and (DEFAULTS[name] is None or name in ("steps", "epochs")):
             config[name] = None
             continue
         expects = getattr(convert, "expects", None)
@@ -249,6 +250,8 @@ def _checked_options(raw: dict[str, Any], source: str,
             raise UsageError(f"{source}: {key}: {error}") from None
         if convert is str and not isinstance(value, str):
             raise UsageError(f"{source}: {key} must be a string, got {value!r}")
+    if "steps" in config and "epochs" in config and config["steps"] is config["epochs"] is None:
+        raise UsageError(f"{source}: steps or epochs must be set, both are none")
     return config
 
 
