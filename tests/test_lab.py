@@ -286,6 +286,31 @@ def test_random_search_needs_many_more_evaluations_than_gradient_descent():
     assert np.all(np.diff(search.evaluations) >= 1)
 
 
+def test_a_search_is_known_by_needing_a_closure_not_by_its_class_name():
+    """An optimizer that is no RandomSearch but says it needs a closure (as a search in a copy
+    of the package, or a user's own, would) descends as a search: a closure each step, the
+    search's learning rate."""
+
+    class Probe:  # RandomSearch's steps behind another class
+        needs_closure = True
+
+        def __init__(self, params, lr=0.01, **options):
+            self.search = optim.RandomSearch(params, lr=lr, **options)
+            self.param_groups, self.state = self.search.param_groups, self.search.state
+
+        def zero_grad(self):
+            self.search.zero_grad()
+
+        def step(self, closure):
+            return self.search.step(closure)
+
+    ours = descend("bowl", Probe, None, 30, generator=np.random.default_rng(0))
+    reference = descend("bowl", "random-search", None, 30, generator=np.random.default_rng(0))
+    np.testing.assert_array_equal(ours.points, reference.points)
+    np.testing.assert_array_equal(ours.evaluations, reference.evaluations)
+    assert ours.hyperparameters["lr"] == reference.hyperparameters["lr"]
+
+
 # ----------------------------------------------------------------- races and tables
 def test_race_table_reports_every_optimizer():
     paths = race("himmelblau", ["sgd", "adam", "random-search"], 60, lrs={"adam": 0.1})

@@ -263,6 +263,23 @@ def test_an_optimizer_that_needs_a_closure_gets_one_that_recomputes_the_step():
         np.testing.assert_allclose(model.state_dict()[name], value, rtol=1e-12, err_msg=name)
 
 
+def test_a_search_that_needs_a_closure_trains_through_the_loop_by_loss_values_alone():
+    """RandomSearch says it needs a closure (the protocol, not its class); it calls it without
+    gradients, so the loop's closure only evaluates the step's batches."""
+    x, y = _linear_data(64)
+    model = _replica()
+    search = optim.RandomSearch(model.parameters(), lr=1.0, num_directions=4,
+                                generator=np.random.default_rng(0))
+    loop = TrainingLoop(model, search, "regression")
+    before = st.train.loop.evaluate(model, "regression", (x, y))["loss"]
+    for _ in range(30):
+        loop.step(x, y)
+    after = st.train.loop.evaluate(model, "regression", (x, y))["loss"]
+    assert after < 0.2 * before
+    assert search.num_evaluations == 30 * 4 + 1  # f0 once, then 4 probes a step
+    assert search.last_loss == pytest.approx(after, rel=1e-6)
+
+
 def test_forward_backward_stops_before_the_backward_of_a_non_finite_loss():
     model = _replica()
     loop = TrainingLoop(model, None, "regression")

@@ -58,16 +58,11 @@ def _named_optimizers() -> dict[str, NamedOptimizer]:
 OPTIMIZERS: dict[str, NamedOptimizer] = _named_optimizers()
 
 
-def _is_search(cls: type) -> bool:
-    # Subclasses count as their base: a RandomSearch subclass still needs a closure.
-    return any(base.__name__ == "RandomSearch" for base in cls.__mro__)
-
-
 def _family_of(cls: type, hyperparameters: Mapping[str, Any]) -> str:
     """The learning-rate family of a class passed directly (its spec's, or "search")."""
     spec = getattr(cls, "spec", None)
-    if spec is None:
-        return "search" if _is_search(cls) else "adaptive"
+    if spec is None:  # a class of its own: a search if it steps by loss values (a closure)
+        return "search" if getattr(cls, "needs_closure", False) else "adaptive"
     if spec.family == "gd" and hyperparameters.get("momentum", 0):
         return "momentum"
     return spec.family
@@ -291,7 +286,7 @@ def descend(
         options = dict(spec.options)
     else:
         family = _family_of(cls, hyperparameters)
-        needs_closure = algorithm.needs_closure if algorithm is not None else _is_search(cls)
+        needs_closure = getattr(cls, "needs_closure", False)
         options = {}
     options.update(hyperparameters)
     options.setdefault("lr", surface.default_lr(

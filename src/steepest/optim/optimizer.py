@@ -60,6 +60,9 @@ class Optimizer:
 
     #: The algorithm; None only for optimizers that write their own step (RandomSearch).
     spec: ClassVar[Any] = None
+    #: Whether `step` must be given a closure (LBFGS's line search, a search by loss values):
+    #: the spec's flag for the classes derived from one, or the class's own word.
+    needs_closure: ClassVar[bool] = False
 
     def __init__(self, params: Any, defaults: dict[str, Any], *,
                  executor: Executor | None = None) -> None:
@@ -544,5 +547,5 @@ def optimizer_class(spec: Any) -> type:
     __init__.__qualname__ = f"{spec.name}.__init__"
     return type(spec.name, (Optimizer,), {
         "__init__": __init__, "__doc__": spec.doc(), "__module__": "steepest.optim",
-        "__qualname__": spec.name, "spec": spec,
+        "__qualname__": spec.name, "spec": spec, "needs_closure": spec.needs_closure,
     })

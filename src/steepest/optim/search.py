@@ -33,6 +33,7 @@ class RandomSearch(Optimizer):
     """
 
     _state_type = None  # no per-parameter state: the directions are drawn fresh every step
+    needs_closure = True  # its step evaluates the loss itself (without gradients)
 
     def __init__(self, params: Any, lr: float = 1e-2, num_directions: int = 1, *,
                  generator: np.random.Generator | None = None) -> None:

@@ -41,11 +41,13 @@ Between the last two the Trainer runs its `on_after_backward` callbacks (gradien
 reduced) and clips; after them it steps the schedule, updates the EMA and writes checkpoints, so
 a distributed runner keeps all of that by passing its callables to the one loop.
 
-An optimizer that needs a closure (LBFGS: its spec's `needs_closure`, or a `step(self,
-closure)` without a default, as PyTorch's) is given one: it zeroes the gradients, runs
-forward_backward again on the step's micro-batches, reduces and clips, and returns the loss as
-a 0-d Tensor. (The optimizer calls it, so each step evaluates the batches once more than with
-other optimizers; the custom apply_update is not used then: the optimizer itself is the update.)
+An optimizer that needs a closure (its `needs_closure`: LBFGS from its spec, RandomSearch; or
+a `step(self, closure)` without a default, as PyTorch's LBFGS) is given one: it zeroes the
+gradients, runs forward_backward again on the step's micro-batches, reduces and clips, and
+returns the loss as a 0-d Tensor. (The optimizer calls it, so each step evaluates the batches
+once more than with other optimizers; the custom apply_update is not used then: the optimizer
+itself is the update.) Called with gradients disabled, as a search by loss values calls it, the
+closure only evaluates: no backward.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from steepest.autograd.grad_mode import no_grad
+from steepest.autograd.grad_mode import is_grad_enabled, no_grad
 from steepest.nn.module import Module
 from steepest.nn.utils import clip_grad_norm_, clip_grad_value_
 from steepest.tensor import Tensor
@@ -96,9 +98,9 @@ def optimizer_step(optimizer: Any, params: list[Tensor]) -> None:
 
 
 def _needs_closure(optimizer: Any) -> bool:
-    """steepest's optimizers say so in their spec; others (PyTorch's LBFGS) by a `step` whose
-    closure has no default."""
-    if getattr(getattr(optimizer, "spec", None), "needs_closure", False):
+    """steepest's optimizers say so (`needs_closure`, from their spec); others (PyTorch's LBFGS,
+    a subclass's own step) by a `step` whose closure has no default."""
+    if getattr(optimizer, "needs_closure", False) is True:
         return True
     try:
         closure = inspect.signature(optimizer.step).parameters.get("closure")
@@ -173,7 +175,8 @@ class TrainingLoop:
         value = float(loss.item())
         if not math.isfinite(value):
             raise NonFiniteLoss(value)
-        (loss if scale == 1.0 else loss * scale).backward()
+        if is_grad_enabled():  # else a closure evaluated by a search: the loss is all it wants
+            (loss if scale == 1.0 else loss * scale).backward()
         if self._closure_batches is not None:
             self._closure_batches.append((x, y, scale))
         return BatchResult(value, outputs)
