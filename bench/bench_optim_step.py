@@ -3,7 +3,14 @@
     python bench/bench_optim_step.py [--threads N] [--repeats R] [--tensors K]
 
 steepest runs each rule with its default executor (`SerialExecutor`: the calling thread, large
-tensors in cache-sized chunks) and with `ThreadedExecutor(N)` (the chunks on N threads).
+tensors in cache-sized chunks) and with `ThreadedExecutor(N)` (the chunks on N threads). Each
+row's steepest and PyTorch steps are timed in alternating rounds, so that a slow spell of this
+shared machine falls on all of them alike; the ratio to PyTorch comes from the same rounds.
+
+Before/after comparisons: `PYTHONPATH=/tmp/old/src python bench/bench_optim_step.py` times an
+older checkout with this script (`git worktree add /tmp/old COMMIT`); sources from before the
+executors (0cd672b and older) have no `executor=`, and their default optimizer put the chunks
+on N threads, so their rows are the default only.
 
 The parameters are K tensors (default 10 of 1M each). Each step is memory-bound, so the floor is
 the time to move its bytes: SGD with momentum reads p, g, v and writes p, v (2.5 copies of the
@@ -41,19 +48,33 @@ from steepest.nn import Parameter  # noqa: E402
 
 torch.set_num_threads(ARGS.threads)
 # As `steepest train` and `fit` do (PyTorch has its caching allocator): glibc keeps freed memory.
-# STEEPEST_KEEP_MEMORY=0 measures without it.
-st.keep_freed_memory()
+# STEEPEST_KEEP_MEMORY=0 measures without it. (Sources older than the call set it at import.)
+getattr(st, "keep_freed_memory", lambda: None)()
+HAS_EXECUTORS = hasattr(optim, "ThreadedExecutor")
+
+
+def type_threads() -> int:
+    """Threads an optimizer from before the executors used (its class attribute)."""
+    return getattr(optim.Optimizer, "threads", 1)
 
 
 def median_ms(fn, repeats: int) -> float:
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * float(np.median(times))
+    return interleaved_medians_ms({"fn": fn}, repeats)["fn"]
+
+
+def interleaved_medians_ms(steps: dict, repeats: int, rounds: int = 10) -> dict:
+    """Median ms per call of each function, timed in alternating rounds (after 3 warm-ups)."""
+    for step in steps.values():
+        for _ in range(3):
+            step()
+    samples = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            for _ in range(max(1, repeats // rounds)):
+                start = time.perf_counter()
+                step()
+                samples[name].append(time.perf_counter() - start)
+    return {name: 1000 * float(np.median(times)) for name, times in samples.items()}
 
 
 def make_arrays(rng):
@@ -83,12 +104,16 @@ def main() -> int:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, threads={ARGS.threads}; "
           f"NumPy {np.__version__}, PyTorch {torch.__version__}, steepest {st.__version__}")
     print(f"{ARGS.numel:,} float32 parameters in {ARGS.tensors} tensors; median of "
-          f"{ARGS.repeats} steps\n")
+          f"{ARGS.repeats} steps in {min(10, ARGS.repeats)} alternating rounds")
+    if not HAS_EXECUTORS:
+        print(f"(sources from before the executors: the default optimizer updates large "
+              f"tensors in chunks on {type_threads()} threads)")
+    print()
     source = np.concatenate(values)
     target = np.empty_like(source)
     copy_ms = median_ms(lambda: np.copyto(target, source), ARGS.repeats)
 
-    threaded = optim.ThreadedExecutor(ARGS.threads)
+    threaded = optim.ThreadedExecutor(ARGS.threads) if HAS_EXECUTORS else None
     cases = [
         ("SGD momentum 0.9", 2.5,
          lambda ps: optim.SGD(ps, lr=1e-3, momentum=0.9),
@@ -112,15 +137,20 @@ def main() -> int:
     print("| optimizer | steepest ms | PyTorch ms | st / PyTorch foreach | copy limit ms | "
           "st / copy limit |")
     print("|---|---|---|---|---|---|")
+    if not HAS_EXECUTORS:
+        cases = [case for case in cases if "threads" not in case[0]]
     for name, copies, make_st, torch_variants in cases:
-        t_st = median_ms(steepest_case(make_st, values, grads), ARGS.repeats)
-        torch_times = {label: median_ms(torch_case(make, values, grads), ARGS.repeats)
-                       for label, make in torch_variants}
+        steps = {"steepest": steepest_case(make_st, values, grads)}
+        steps.update({label: torch_case(make, values, grads) for label, make in torch_variants})
+        torch_times = interleaved_medians_ms(steps, ARGS.repeats)
+        t_st = torch_times.pop("steepest")
         limit = copies * copy_ms
         torch_cell = ", ".join(f"{label} {ms:.1f}" for label, ms in torch_times.items())
         print(f"| {name} | {t_st:.1f} | {torch_cell} | {t_st / torch_times['foreach']:.2f} | "
               f"{limit:.1f} | {t_st / limit:.2f} |")
-    print(f"\none copy of {ARGS.numel:,} float32 (40 MB read + 40 MB written): {copy_ms:.1f} ms")
+    megabytes = 4 * ARGS.numel / 1e6
+    print(f"\none copy of {ARGS.numel:,} float32 ({megabytes:g} MB read + {megabytes:g} MB "
+          f"written): {copy_ms:.1f} ms")
     return 0
 
 
