@@ -13,12 +13,13 @@ import pytest
 
 import steepest as st
 from steepest import nn, optim
-from steepest.data import load_mnist1d
+from steepest.data import DataLoader, load_mnist1d
 from steepest.train import (
     EarlyStopping,
     GradNormLogger,
     LambdaCallback,
     LearningRateLogger,
+    Trainer,
     TrainingDiverged,
     fit,
 )
@@ -130,9 +131,31 @@ def test_lr_logger_and_schedule_by_name(small):
     history = fit(_mlp(), (x, y), optimizer="sgd", lr=0.1, schedule="cosine", steps=30,
                   batch_size=100, callbacks=[LearningRateLogger(), LambdaCallback(
                       on_step_end=lambda t, s, logs: seen.append(logs["lr"]))], **_quiet())
-    expected = [0.1 * (1 + np.cos(np.pi * s / 30)) / 2 for s in range(1, 31)]
+    # Step s (1-based) used the rate of step s - 1 of the schedule; the last one is not 0.
+    expected = [0.1 * (1 + np.cos(np.pi * s / 30)) / 2 for s in range(30)]
     np.testing.assert_allclose(seen, expected, rtol=1e-9, atol=1e-12)
-    assert history["lr"][-1] == pytest.approx(0.0, abs=1e-12)
+    assert history["lr"][-1] == pytest.approx(expected[-1], rel=1e-9) and expected[-1] > 1e-4
+
+
+def test_final_lr_is_the_rate_the_last_step_used_for_step_and_epoch_schedules(small, tmp_path):
+    from steepest.optim import SGD, lr_scheduler
+    from steepest.store import RunStore
+
+    x, y, _, _ = small
+    store = RunStore(tmp_path / "runs.db")
+    history = fit(_mlp(), (x, y), optimizer="sgd", lr=0.1, schedule="step", epochs=6,
+                  batch_size=100, store=store, **_quiet())
+    used = history.trainer.step_lrs[0]
+    assert history["lr"][-1] == used == store.run(history.run_id).results["final_lr"]
+    model = _mlp()
+    optimizer = SGD(model.parameters(), lr=0.1)
+    every_epoch = lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+    trainer = Trainer(model, optimizer, scheduler=every_epoch, scheduler_interval="epoch",
+                      **_quiet())
+    history = trainer.fit(DataLoader((x, y), batch_size=100), epochs=3)
+    # The scheduler steps at each epoch's end; each epoch trained at the rate before that.
+    assert history["lr"] == pytest.approx([0.1, 0.05, 0.025])
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.0125)
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -197,9 +220,9 @@ def test_reduce_lr_on_plateau_follows_the_metric_it_monitors(small):
                   validation_data=(xt, yt), **_quiet())
     # Stepped once per epoch with the training loss (its monitor, though val_loss is logged too).
     # Epoch 1 sets the best and every later one is "worse": PyTorch's rule (more than
-    # `patience` bad epochs) halves the lr at the end of epochs 3 and 5. `lr` is the rate at the
-    # epoch's end, after its schedule step.
-    assert history["lr"] == [0.1, 0.1, 0.05, 0.05, 0.025]
+    # `patience` bad epochs) halves the lr at the end of epochs 3 and 5. `lr` is the rate each
+    # epoch trained at (its last step's), so the halvings show from the next epoch on.
+    assert history["lr"] == [0.1, 0.1, 0.1, 0.05, 0.05]
     assert history.trainer.optimizer.param_groups[0]["lr"] == 0.025
 
 
@@ -411,7 +434,15 @@ def test_a_checkpoint_in_the_legacy_layout_resumes_bit_for_bit():
     resumed_model, resumed = legacy_fit(resume=LEGACY_CHECKPOINT, model_seed=5)
     assert len(whole.step_loss) == 24
     assert resumed.step_loss == whole.step_loss
-    assert resumed.history == whole.history
+    # The epochs recorded before the checkpoint keep the lr as the code of then logged it (the
+    # rate after the epoch's last schedule step); from the resume on it is the rate the epoch
+    # trained at, as in the run that never stopped.
+    from steepest.io import load_checkpoint
+
+    saved = load_checkpoint(LEGACY_CHECKPOINT).epoch
+    assert {k: v for k, v in resumed.history.items() if k != "lr"} == \
+        {k: v for k, v in whole.history.items() if k != "lr"}
+    assert resumed.history["lr"][saved:] == whole.history["lr"][saved:]
     for name, value in whole_model.state_dict().items():
         np.testing.assert_array_equal(resumed_model.state_dict()[name], value, err_msg=name)
     ema_whole, ema_resumed = whole.trainer.ema.state_dict(), resumed.trainer.ema.state_dict()

@@ -263,11 +263,11 @@ class GradNormLogger(Callback):
 
 
 class LearningRateLogger(Callback):
-    """Log the learning rate of every param group after each step (`lr`, `lr/1`, ...)."""
+    """Log the learning rate of every param group as each step used it (`lr`, `lr/1`, ...)."""
 
     def on_step_end(self, trainer: Trainer, step: int, logs: dict[str, float]) -> None:
-        for i, group in enumerate(trainer.optimizer.param_groups):
-            logs["lr" if i == 0 else f"lr/{i}"] = float(group["lr"])
+        for i, lr in enumerate(trainer.step_lrs):
+            logs["lr" if i == 0 else f"lr/{i}"] = lr
 
 
 class LambdaCallback(Callback):

@@ -44,9 +44,9 @@ class History:
     """What `fit` returns, as Keras's: `history[name]` is one value per epoch.
 
     Keys: loss (training batches, mean over the epoch), the task's metrics over the epoch's
-    batches (accuracy; mae, rmse, r2 for regression), lr (group 0 at the epoch's end), val_* with
-    validation data, test_* with test data. `step_loss` holds every optimizer step's training
-    loss; `test` the final test metrics.
+    batches (accuracy; mae, rmse, r2 for regression), lr (group 0's, as the epoch's last
+    optimizer step used it), val_* with validation data, test_* with test data. `step_loss`
+    holds every optimizer step's training loss; `test` the final test metrics.
     """
 
     def __init__(self) -> None:
@@ -145,6 +145,9 @@ class Trainer:
         self.step = 0           # optimizer steps taken
         self.batch = 0          # batches of the current epoch already consumed
         self._epoch_sums = self._zero_sums()
+        # The learning rate of every param group as the last optimizer step used it (the
+        # scheduler has moved the groups' "lr" on to the next step's by the time it is logged).
+        self.step_lrs = [float(group["lr"]) for group in optimizer.param_groups]
         self.stop_training = False
         self.last_checkpoint: Path | None = None
         self._step_logs: dict[str, float] | None = None  # the step whose callbacks are running
@@ -442,7 +445,7 @@ class Trainer:
                 continue
             self._optimizer_step()
             self.batch = b + 1
-            logs = {"loss": group_loss, "lr": self._lr()}
+            logs = {"loss": group_loss, "lr": self.step_lrs[0]}
             self.history.step_loss.append(group_loss)
             self._step_logs = logs  # a checkpoint written by a callback now records them too
             for callback in self.callbacks:
@@ -466,6 +469,7 @@ class Trainer:
         self.loop.reduce_gradients()
         for callback in self.callbacks:
             callback.on_after_backward(self, self.step + 1)
+        self.step_lrs = [float(group["lr"]) for group in self.optimizer.param_groups]
         self.loop.apply_update()
         self.step += 1
         if self.scheduler is not None and self.scheduler_interval == "step":
@@ -502,7 +506,7 @@ class Trainer:
             logs.update({f"test_{k}": v for k, v in self.evaluate(test).items()})
         if complete and self.scheduler is not None and self.scheduler_interval == "epoch":
             self._step_scheduler(logs)
-        logs["lr"] = self._lr()
+        logs["lr"] = self.step_lrs[0]
         if not complete:
             self.history.append(self.epoch + 1, logs)
             if self.run is not None:
