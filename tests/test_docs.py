@@ -169,3 +169,69 @@ def test_wrap_breaks_long_commands_before_options():
     shown = build_guide.wrap(argv, width=60)
     assert shown == ("steepest train --optimizer momentum --lr 0.1 --epochs 30 \\\n"
                      "    --schedule inverse-time --name 'inverse time'")
+
+
+# ---------------------------------------------------------------------------- docs-check
+def test_compare_block_passes_reruns_within_tolerance_and_ignores_wall_clock_times():
+    old = ("| batch size | loss | s/epoch | train time (s) |\n|---|---:|---:|---:|\n"
+           "| full (3200) | 1.011 | 0.01127 | 0.1127 |\n\n"
+           "```text\nbackprop in 0.9 ms; 17 s for all; 15210 weights\n"
+           "sgd   0.001  1.234e-03  never\n```")
+    new = ("| batch size | loss | s/epoch | train time (s) |\n|---|---:|---:|---:|\n"
+           "| full (3200) | 1.0112 | 0.5 | 9.9 |\n\n"
+           "```text\nbackprop in 3.1 ms; 40 s for all; 15210 weights\n"
+           "sgd     0.001    1.235e-03    never\n```")
+    assert build_guide.compare_block(old, new, 0.01) == []
+
+
+@pytest.mark.parametrize("new,expected", [
+    ("| 1 | 0.9224 |", "the page prints 1.011, the command now gives 0.9224 (tolerance 1%)"),
+    ("| 2 | 1.011 |", "the page prints 1, the command now gives 2"),
+    ("| 1 | diverged |", "changed"),
+    ("| 1 | 1.011 |\n| 2 | 3 |", "lines"),
+])
+def test_compare_block_reports_numbers_beyond_tolerance_and_changed_text(new, expected):
+    problems = build_guide.compare_block("| 1 | 1.011 |", new, 0.01)
+    assert len(problems) == 1 and expected in problems[0], problems
+
+
+def test_compare_block_allows_half_a_printed_digit_and_a_stated_tolerance():
+    assert build_guide.compare_block("loss 0.67", "loss 0.674", 0.0) == []
+    assert build_guide.compare_block("loss 0.67", "loss 0.676", 0.0) != []
+    assert build_guide.compare_block("loss 0.67", "loss 0.70", 0.05) == []
+    assert build_guide.compare_block("x 1.2e-05 in mnist1d", "x 1.3e-05 in mnist1d", 0.0) != []
+
+
+def test_page_blocks_cuts_a_generated_page_at_its_anchors_and_reads_timings():
+    template = ("intro\n<!-- run: steepest race --out a.png -->\n"
+                "<!-- run: steepest race --steps 9 -->\nmiddle\n"
+                "<!-- exec -->\n```python\nprint(1)\n```\nend\n")
+    parts = build_guide.parse_template(template, "page")
+    page = ("<!-- Generated ... -->\n\nintro\n\n```sh\nsteepest race --out a.png\n```\n\n"
+            "| a | 1 |\n\n![a](figures/page-a.png)\n\n```sh\nsteepest race --steps 9\n```\n\n"
+            "```text\n9 steps\n```\n\nmiddle\n\n```python\nprint(1)\n```\n\n```text\n1\n```"
+            "\n\nend\n\n<!-- docs-check: seconds per command: 1.5 20.0 0.2 -->\n")
+    blocks = build_guide.page_blocks(page, parts)
+    assert blocks == ["```sh\nsteepest race --out a.png\n```\n\n| a | 1 |\n\n"
+                      "![a](figures/page-a.png)",
+                      "```sh\nsteepest race --steps 9\n```\n\n```text\n9 steps\n```",
+                      "```python\nprint(1)\n```\n\n```text\n1\n```"]
+    assert build_guide.timings(page) == [1.5, 20.0, 0.2]
+    assert build_guide.page_blocks(page.replace("steepest race --steps 9", "x"), parts)[1] \
+        is None
+
+
+def test_every_generated_page_records_its_build_times_for_the_fast_check():
+    for page in PAGES:
+        text = (GUIDE / f"{page}.md").read_text(encoding="utf-8")
+        count = len(build_guide.markers(page))
+        assert len(build_guide.timings(text)) == count, (
+            f"docs/guide/{page}.md records no build time for each of its {count} commands: "
+            f"run `make docs`")
+
+
+def test_pages_are_every_template_index_first_in_the_order_the_index_links_them():
+    assert PAGES[0] == "index"
+    index = (GUIDE / "src" / "index.md").read_text(encoding="utf-8")
+    linked = [page for page in PAGES[1:] if f"]({page}.md)" in index]
+    assert linked == sorted(linked, key=lambda page: index.index(f"]({page}.md)"))

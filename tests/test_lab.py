@@ -318,13 +318,31 @@ def test_race_table_reports_every_optimizer():
     assert paths[1].lr == 0.1 and paths[0].lr == get_surface("himmelblau").default_lr("sgd", "gd")
     table = race_table(paths, tol=1e-3)
     lines = table.splitlines()
-    assert len(lines) == 5 and lines[0].startswith("optimizer")
+    assert len(lines) > 6 and lines[0].startswith("optimizer") and lines[5] == ""
     sgd_line = lines[2].split()
     assert sgd_line[0] == "sgd" and sgd_line[-1] == str(paths[0].first_within(1e-3))
-    assert "(global)" in lines[2] and lines[4].split()[-1] == "never"
+    assert "(global)" in lines[2] and lines[4].endswith("never: still moving")
+    distances = paths[2].distances()
+    assert f"{distances.min():.2e} ({int(np.argmin(distances))})" in lines[4]
+    # The note under the table says what "never" and "stalled" mean.
+    note = " ".join(lines[6:])
+    assert note.startswith("never: the path did not come within 0.001 of a minimum in 60 steps")
+    assert "still moving: its last tenth of the steps still went on" in note
     # Same seed, same race: the random search is reproducible.
     again = race("himmelblau", ["random-search"], 60, seed=0)
     np.testing.assert_array_equal(again[0].points, paths[2].points)
+
+
+@pytest.mark.parametrize("surface,optimizer,steps,options,why", [
+    ("rosenbrock", "sgd", 400, {"lr": 1e-3}, "still moving"),
+    ("rosenbrock", "rmsprop", 1000, {"lr": 0.02}, "zig-zagging"),
+    ("bowl", "sgd", 400, {"lr": 1e-9}, "stalled"),
+    ("bowl", "sgd", 2000, {"lr": 1.5}, "diverged"),
+])
+def test_race_table_says_why_a_path_never_arrived(surface, optimizer, steps, options, why):
+    path = descend(surface, optimizer, None, steps, **options)
+    assert path.first_within(1e-3) is None
+    assert race_table([path]).splitlines()[2].endswith(f"never: {why}")
 
 
 def test_race_table_on_a_saddle_says_there_is_no_minimum():
@@ -370,6 +388,68 @@ def test_plots_reject_mixed_surfaces_and_2d_learning_rate_picture():
         plot_race(race("bowl", ["sgd"], 2) + race("ravine", ["sgd"], 2))
     with pytest.raises(ValueError, match="needs a 1-D surface"):
         plot_learning_rates("bowl")
+
+
+def test_race_paths_stay_distinguishable_panels_when_one_path_lies_on_another(tmp_path):
+    from steepest.lab.plots import overlapping_paths
+
+    # The README's race: SGD and AdaGrad crawl along the valley Adam races down.
+    paths = race("rosenbrock", ["sgd", "momentum", "adagrad", "adam"], 300)
+    hidden = overlapping_paths(paths)
+    assert 0 in hidden and 2 in hidden
+    figure = plot_race(paths, tmp_path / "race.png", resolution=40)
+    visible = [ax for ax in figure.axes if ax.get_visible()]
+    assert len(visible) == 4                                    # one map per optimizer
+    assert [ax.get_title().splitlines()[0] for ax in visible] == [p.label for p in paths]
+    assert visible[0].get_title().splitlines()[1] == \
+        f"ends {paths[0].surface.nearest_minimum(paths[0].final_point)[1]:.2g} from ★"
+    # Apart, the same paths share one map; every path has its own marker shape.
+    apart = race("himmelblau", ["sgd", "adam"], 150)
+    assert overlapping_paths(apart) == []
+    figure = plot_race(apart, resolution=40)
+    (ax,) = figure.axes
+    lines = [line for line in ax.lines if line.get_label() in {p.label for p in apart}]
+    assert len({line.get_marker() for line in lines}) == 2
+    assert len(figure.axes) == 1 and len(plot_race(apart, layout="panels").axes) == 2
+
+
+def test_slide_style_draws_16_9_with_large_fonts(tmp_path):
+    from PIL import Image
+
+    from steepest.figures import figure_style
+
+    paths = race("himmelblau", ["sgd", "adam"], 20)
+    default = plot_race(paths, tmp_path / "page.png", resolution=40)
+    with figure_style("slide"):
+        slide = plot_race(paths, tmp_path / "slide.png", resolution=40)
+    with Image.open(tmp_path / "slide.png") as image:
+        assert image.size == (1920, 1080)
+    tick = lambda figure: figure.axes[0].get_xticklabels()[0].get_fontsize()  # noqa: E731
+    assert tick(slide) >= 1.6 * tick(default)
+    assert slide.axes[0].title.get_fontsize() >= 20
+    with pytest.raises(ValueError, match="unknown figure style 'poster'; choose from"):
+        with figure_style("poster"):
+            pass
+
+
+def test_log_axis_labels_read_as_numbers():
+    from steepest.figures import _log_label
+
+    assert [_log_label(v) for v in (1e-6, 1e-3, 0.1, 1.0, 100.0, 1e4, 1e5, 3e2)] == \
+        ["10⁻⁶", "0.001", "0.1", "1", "100", "10,000", "10⁵", ""]
+
+
+def test_animation_is_at_least_800_pixels_wide_with_a_legend(tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "race.gif"
+    figure = animate_race(race("bowl", ["sgd", "momentum"], 10), out, frames=2, resolution=30)
+    with Image.open(out) as image:
+        assert image.size[0] >= 800
+    (legend,) = figure.legends
+    assert [text.get_text() for text in legend.get_texts()][:2] == ["sgd (lr 0.1)",
+                                                                     "momentum (lr 0.05)"]
+    assert legend.get_texts()[0].get_fontsize() >= 10
 
 
 def test_animation_writes_a_small_gif(tmp_path):

@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     from steepest import keep_freed_memory
 
     keep_freed_memory()  # the command trains: glibc keeps freed memory (STEEPEST_KEEP_MEMORY=0)
-    with _blas_threads(), _sigterm_as_interrupt():
+    style = _figure_style(getattr(args, "style", "default"))
+    with _blas_threads(), _sigterm_as_interrupt(), style:
         return _run(args)
 
 
@@ -83,6 +84,15 @@ def _sigterm_as_interrupt() -> Any:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _figure_style(name: str) -> Any:
+    """The command's figures in `--style` (matplotlib is loaded only for a style not default)."""
+    if name == "default":
+        return contextlib.nullcontext()
+    from steepest.figures import figure_style
+
+    return figure_style(name)
 
 
 def _blas_threads() -> Any:

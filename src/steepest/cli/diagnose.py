@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from steepest.cli import UsageError
+from steepest.cli.values import add_style_option, print_table, start_report
 from steepest.cli.values import count as _count
 from steepest.cli.values import load_data as _load_data
 from steepest.cli.values import names as _names
 from steepest.cli.values import positive_float as _positive_float
 from steepest.cli.values import positive_int as _positive_int
-from steepest.cli.values import print_table, start_report
 from steepest.optim.spec import preset_names
 
 
@@ -78,6 +78,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     common.add_argument("--data", default="mnist1d",
                         help="dataset name or .npz/.csv file (default: mnist1d)")
     common.add_argument("--data-dir", metavar="DIR", help="folder of the dataset's files")
+    add_style_option(common)
     studies = parser.add_subparsers(dest="study", metavar="STUDY", parser_class=type(parser))
     optimizers = ", ".join(OPTIMIZER_NAMES)
 

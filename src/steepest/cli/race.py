@@ -8,6 +8,7 @@ import os
 from typing import Any
 
 from steepest.cli import UsageError
+from steepest.cli.values import add_style_option
 
 DEFAULT_OPTIMIZERS = "sgd,momentum,nesterov,adagrad,rmsprop,adam"
 
@@ -46,6 +47,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="write every path (points, losses, gradients, hyperparameters) as "
                              "JSON, numbers in full precision")
     parser.add_argument("--frames", default="30", help="frames of the GIF (default: %(default)s)")
+    parser.add_argument("--layout", choices=("auto", "overlay", "panels"), default="auto",
+                        help="the map: all paths on one (overlay), one per optimizer (panels), "
+                             "or panels when paths overlap (auto, the default)")
+    add_style_option(parser)
     return parser
 
 
@@ -157,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
         from steepest.lab import animate_race, plot_losses, plot_race
 
         if out:
-            plot_race(paths, out)
+            plot_race(paths, out, layout=args.layout)
             print(f"wrote {out}")
         if losses_out:
             plot_losses(paths, losses_out)

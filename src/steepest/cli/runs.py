@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from steepest.cli import UsageError
+from steepest.cli.values import add_style_option
 from steepest.store.runstore import printable as _text
 
 # Results shown in `runs list`, the first three found in this order (accuracy for
@@ -55,6 +56,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     plot.add_argument("ids", nargs="+", metavar="ID", help="run ids")
     plot.add_argument("--out", metavar="PNG", required=True,
                       help="picture to write (.png, .svg or .pdf)")
+    add_style_option(plot)
     delete = actions.add_parser("delete", parents=[db],
                                 help="delete runs and their metrics (asks first)")
     delete.add_argument("ids", nargs="+", metavar="ID", help="run ids")

@@ -74,6 +74,13 @@ def names(text: str, option: str, valid: tuple[str, ...] | list[str]) -> list[st
     return names
 
 
+def add_style_option(parser: argparse.ArgumentParser) -> None:
+    """--style: the figures' style (steepest.figures.STYLES, spelled out here so that building
+    the parser imports no plotting); `steepest` draws the whole command in it."""
+    parser.add_argument("--style", choices=("default", "slide"), default="default",
+                        help="figure style: default, or slide (16:9, large fonts, to project)")
+
+
 def load_data(args: argparse.Namespace) -> Any:
     """The `data.Split` named by --data (and --data-dir); a missing file or unknown name is a
     UsageError naming it."""

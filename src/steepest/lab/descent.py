@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -426,12 +427,30 @@ def _format_loss(value: float) -> str:
     return f"{value:.3e}" if math.isfinite(value) else str(value)
 
 
+def _why_never(path: Path) -> str:
+    """Why a path never came within the tolerance of a minimum, read from its last tenth:
+    "diverged", "stalled" (it covered < 1% of the distance still left), "zig-zagging" (it ended
+    less than a third of the length it travelled from where the tenth began) or "still moving"."""
+    if path.diverged:
+        return "diverged"
+    tail = path.points[-max(2, len(path.points) // 10):]
+    travelled = float(np.linalg.norm(np.diff(tail, axis=0), axis=1).sum())
+    _, left = path.surface.nearest_minimum(path.final_point)
+    if travelled < 0.01 * left:
+        return "stalled"
+    if float(np.linalg.norm(tail[-1] - tail[0])) < travelled / 3:
+        return "zig-zagging"
+    return "still moving"
+
+
 def race_table(paths: Sequence[Path], tol: float = 1e-3) -> str:
     """A text table of a race: optimizer, lr, final loss, distance to the nearest minimum
-    (and whether it is the global one), first step within `tol` of a minimum (or "never")."""
-    header = ("optimizer", "lr", "final loss", "distance to nearest minimum",
+    (and whether it is the global one), the closest the path came (and when), and the first
+    step within `tol` of a minimum, or "never" and why (with a note under the table)."""
+    header = ("optimizer", "lr", "final loss", "distance to nearest minimum", "closest (step)",
               f"first step within {tol:g}")
     rows = [header]
+    whys = set()
     for path in paths:
         if path.diverged:
             loss = f"diverged at step {path.steps}"
@@ -440,14 +459,35 @@ def race_table(paths: Sequence[Path], tol: float = 1e-3) -> str:
         minimum, distance = path.surface.nearest_minimum(path.final_point)
         if minimum is None:
             where = "n/a (no minimum)"
-            first = "n/a"
+            closest = first = "n/a"
         else:
             where = "n/a" if not math.isfinite(distance) else f"{distance:.2e} ({minimum.kind})"
+            distances = path.distances()
+            best = int(np.nanargmin(distances)) if np.isfinite(distances).any() else 0
+            closest = f"{distances[best]:.2e} ({best})"
             step = path.first_within(tol)
-            first = "never" if step is None else str(step)
-        rows.append((path.name, f"{path.lr:g}", loss, where, first))
+            if step is None:
+                whys.add(_why_never(path))
+                first = f"never: {_why_never(path)}"
+            else:
+                first = str(step)
+        rows.append((path.name, f"{path.lr:g}", loss, where, closest, first))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
              for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
+    if whys:
+        steps = max(path.steps for path in paths)
+        meaning = {
+            "still moving": "its last tenth of the steps still went on towards a minimum",
+            "stalled": "its last tenth covered less than 1% of the distance left (the steps "
+                       "shrank to almost nothing)",
+            "zig-zagging": "its last tenth went back and forth, ending less than a third of "
+                           "the way it travelled from where it began",
+            "diverged": "the loss became infinite",
+        }
+        notes = "; ".join(f"{why}: {meaning[why]}" for why in meaning if why in whys)
+        lines += ["", *textwrap.wrap(
+            f"never: the path did not come within {tol:g} of a minimum in {steps} steps "
+            f"(closest: how near it got, and at which step); {notes}.", width=96)]
     return "\n".join(lines)

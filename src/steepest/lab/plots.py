@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from steepest.figures import log_axis
 from steepest.lab.descent import Path, descend
 from steepest.lab.surfaces import Surface, get_surface
 
@@ -29,17 +30,30 @@ _FAR = 1e6
 
 
 def _figure(width: float, height: float, dpi: int = 100) -> Any:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    """A figure in the current style (steepest.figures): 16:9 with large fonts under "slide"."""
+    from steepest.figures import new_figure
 
-    figure = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure
+    return new_figure(width, height, dpi=dpi)
 
 
 def _save(figure: Any, out: str | PathLike | None) -> None:
     if out is not None:
         figure.savefig(out)
+
+
+def _size(points: float) -> float:
+    """A marker size given for the default style, scaled to the current one."""
+    from matplotlib import rcParams
+
+    return points * rcParams["lines.markersize"] / 6.0
+
+
+#: Each path of a race gets a colour and a marker shape of its own (told apart in grey too).
+MARKERS = "osD^vPXhH<>pd"  # no star: ★ marks the global minimum
+
+
+def _path_style(index: int) -> dict[str, Any]:
+    return {"color": f"C{index % 10}", "marker": MARKERS[index % len(MARKERS)]}
 
 
 def _common_surface(paths: Sequence[Path]) -> Surface:
@@ -61,16 +75,18 @@ def _visible(points: np.ndarray) -> np.ndarray:
     return points
 
 
-def _draw_surface(ax: Any, surface: Surface, resolution: int = 200) -> None:
+def _draw_surface(ax: Any, surface: Surface, resolution: int = 200,
+                  grid: tuple[np.ndarray, ...] | None = None) -> None:
     """Contours with log-spaced levels above the global minimum (linear ones for a surface
-    unbounded below), the minima (★ global, • local) and the marked saddles (×)."""
+    unbounded below), the minima (★ global, • local) and the marked saddles (×). grid: the
+    surface's `grid(resolution)`, if it was computed already."""
     from matplotlib.colors import LogNorm
 
     if surface.dim == 1:
-        x, fx = surface.grid(resolution * 4)
+        x, fx = surface.grid(resolution * 4) if grid is None else grid
         ax.plot(x, fx, color="0.3", linewidth=1.2, zorder=1)
     else:
-        X, Y, Z = surface.grid(resolution)
+        X, Y, Z = surface.grid(resolution) if grid is None else grid
         best = surface.global_minimum
         if best is not None:
             gap = np.maximum(Z - best.value, 0.0)
@@ -90,13 +106,14 @@ def _draw_surface(ax: Any, surface: Surface, resolution: int = 200) -> None:
     for minimum in surface.minima:
         point = minimum.point if surface.dim == 2 else (minimum.point[0], minimum.value)
         if minimum.is_global:
-            ax.plot(*point, marker="*", markersize=14, color="gold", markeredgecolor="black",
-                    linestyle="none", zorder=5)
+            ax.plot(*point, marker="*", markersize=_size(16), color="gold",
+                    markeredgecolor="black", linestyle="none", zorder=5)
         else:
-            ax.plot(*point, marker="o", markersize=3, color="white", markeredgecolor="0.2",
-                    markeredgewidth=0.5, linestyle="none", zorder=4)
+            ax.plot(*point, marker="o", markersize=_size(3.5), color="white",
+                    markeredgecolor="0.2", markeredgewidth=0.5, linestyle="none", zorder=4)
     for saddle in surface.saddles:
-        ax.plot(*saddle, marker="x", markersize=9, color="black", linestyle="none", zorder=5)
+        ax.plot(*saddle, marker="x", markersize=_size(9), color="black", linestyle="none",
+                zorder=5)
     ax.set_xlabel("x")
 
 
@@ -109,26 +126,146 @@ def _path_xy(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return points[:, 0], points[:, 1]
 
 
+def _sample(points: np.ndarray, count: int) -> np.ndarray:
+    """`count` points evenly spaced by distance along the path (its finite rows), so that the
+    many small steps near its end do not outweigh the route that led there."""
+    points = points[np.all(np.isfinite(points), axis=1)]
+    if len(points) < 2:
+        return points
+    travelled = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(points, axis=0),
+                                                                 axis=1))])
+    if travelled[-1] == 0:
+        return points[:1]
+    where = np.linspace(0.0, travelled[-1], count)
+    return np.stack([np.interp(where, travelled, points[:, k]) for k in range(2)], axis=1)
+
+
+def _distance_to_line(points: np.ndarray, line: np.ndarray) -> np.ndarray:
+    """Distance of each of `points` (m, 2) to the polyline `line` (k, 2): (m,)."""
+    if len(line) == 1:
+        return np.linalg.norm(points - line[0], axis=1)
+    a, b = line[:-1], line[1:]
+    ab = b - a
+    length2 = np.maximum((ab ** 2).sum(axis=1), 1e-300)
+    t = np.clip(((points[:, None, :] - a[None]) * ab[None]).sum(axis=2) / length2, 0.0, 1.0)
+    nearest = a[None] + t[..., None] * ab[None]
+    return np.linalg.norm(points[:, None, :] - nearest, axis=2).min(axis=1)
+
+
+def overlapping_paths(paths: Sequence[Path], share: float = 0.5) -> list[int]:
+    """Indices of the paths that lie mostly on another one (at least `share` of their points
+    within 1.5% of the window's diagonal of another path's line), so that an overlay would
+    hide one of them. 2-D surfaces only (a 1-D race is drawn on its curve)."""
+    surface = _common_surface(paths)
+    if surface.dim != 2 or len(paths) < 2:
+        return []
+    window = np.array(surface.window, dtype=np.float64)
+    near = 0.015 * float(np.linalg.norm(window[:, 1] - window[:, 0]))
+    lines = [_sample(_visible(path.points), 400) for path in paths]
+    hidden = []
+    for i, line in enumerate(lines):
+        points = _sample(line, 150)
+        if not len(points):
+            continue
+        others = [other for j, other in enumerate(lines) if j != i and len(other)]
+        closest = np.min([_distance_to_line(points, other) for other in others], axis=0)
+        if np.mean(closest <= near) >= share:
+            hidden.append(i)
+    return hidden
+
+
+def _draw_path(ax: Any, path: Path, index: int, *, label: str | None = None) -> None:
+    """One path: its line with a marker every few steps, and its end point larger."""
+    x, y = _path_xy(path)
+    style = _path_style(index)
+    every = max(1, len(x) // 12)
+    ax.plot(x, y, linewidth=1.4, markersize=_size(4), markevery=every, label=label,
+            zorder=3, **style)
+    finite = np.nonzero(np.isfinite(x) & np.isfinite(y))[0]
+    if finite.size:
+        end = finite[-1]
+        ax.plot(x[end], y[end], markersize=_size(10), markeredgecolor="black",
+                linestyle="none", zorder=6, **style)
+
+
+def _arrival(path: Path, tol: float = 1e-3) -> str:
+    """A panel's subtitle: where the path ended, against the nearest minimum."""
+    if path.diverged:
+        return f"diverged at step {path.steps}"
+    minimum, distance = path.surface.nearest_minimum(path.final_point)
+    if minimum is None:
+        return f"ends at f = {path.final_loss:.3g}"
+    step = path.first_within(tol)
+    kind = "★" if minimum.is_global else "a local minimum"
+    if step is not None:
+        return f"at {kind} (within {tol:g}) by step {step}"
+    return f"ends {distance:.2g} from {kind}"
+
+
 def plot_race(paths: Sequence[Path], out: str | PathLike | None = None, *,
-              title: str | None = None, resolution: int = 200) -> Any:
+              title: str | None = None, resolution: int = 200, layout: str = "auto") -> Any:
     """The surface's contour map (log-spaced levels) with every path drawn on it, the start,
     and the minima marked; a 1-D surface is drawn as its curve with the steps on it.
 
+    Each path has its own colour and marker shape, and its end point drawn large. layout:
+    "overlay" (all paths on one map), "panels" (small multiples: one map per path, the
+    others faint in grey), or "auto": panels when one path lies mostly on another
+    (`overlapping_paths`), else the overlay.
     paths: Paths on one surface (e.g. from `race`). out: PNG file to write. Returns the Figure.
     """
+    if layout not in ("auto", "overlay", "panels"):
+        raise ValueError(f"plot_race: layout must be 'auto', 'overlay' or 'panels', got "
+                         f"{layout!r}")
     surface = _common_surface(paths)
+    steps = max(path.steps for path in paths)
+    heading = title or f"{surface.name}: {surface.formula}, {steps} steps"
+    if layout == "panels" or (layout == "auto" and overlapping_paths(paths)):
+        return _plot_race_panels(paths, out, heading, resolution)
     figure = _figure(7.5, 6.0)
     ax = figure.add_subplot()
     _draw_surface(ax, surface, resolution)
-    for path in paths:
-        x, y = _path_xy(path)
-        ax.plot(x, y, marker="o", markersize=2, linewidth=1.3, label=path.label, zorder=3)
+    for index, path in enumerate(paths):
+        _draw_path(ax, path, index, label=path.label)
     x, y = _path_xy(paths[0])
-    ax.plot(x[0], y[0], marker="o", markersize=8, color="black", linestyle="none",
-            label="start", zorder=6)
-    steps = max(path.steps for path in paths)
-    ax.set_title(title or f"{surface.name}: {surface.formula}, {steps} steps")
-    ax.legend(loc="best", fontsize=8, framealpha=0.85)
+    ax.plot(x[0], y[0], marker="o", markersize=_size(9), color="black", linestyle="none",
+            label="start", zorder=7)
+    ax.set_title(heading)
+    ax.legend(loc="best", fontsize="small", framealpha=0.85)
+    _save(figure, out)
+    return figure
+
+
+def _plot_race_panels(paths: Sequence[Path], out: str | PathLike | None, heading: str,
+                      resolution: int) -> Any:
+    surface = _common_surface(paths)
+    count = len(paths)
+    columns = min(count, 4 if count != 5 and count != 6 else 3)
+    rows = math.ceil(count / columns)
+    figure = _figure(3.3 * columns + 0.6, 3.0 * rows + 0.8)
+    axes = np.atleast_1d(figure.subplots(rows, columns, sharex=True, sharey=True,
+                                         squeeze=False)).ravel()
+    grid = surface.grid(resolution) if surface.dim == 2 else None
+    tracks = [_path_xy(path) for path in paths]
+    for index, (ax, path) in enumerate(zip(axes, paths, strict=False)):
+        _draw_surface(ax, surface, resolution, grid)
+        for other, (x, y) in enumerate(tracks):
+            if other != index:
+                ax.plot(x, y, color="0.25", linewidth=0.8, alpha=0.45, zorder=2)
+        _draw_path(ax, path, index)
+        x, y = tracks[index]
+        ax.plot(x[0], y[0], marker="o", markersize=_size(7), color="black", linestyle="none",
+                zorder=7)
+        ax.set_title(f"{path.label}\n{_arrival(path)}", fontsize="small")
+        if index + columns < count:  # a panel below carries the x axis
+            ax.set_xlabel("")
+        else:
+            ax.xaxis.set_tick_params(labelbottom=True)
+        if index % columns:
+            ax.set_ylabel("")
+    for ax in axes[count:]:
+        ax.set_visible(False)
+    figure.suptitle(f"{heading}\none map per optimizer (the others in grey); ● start, "
+                    f"big marker: end", linespacing=1.6)
     _save(figure, out)
     return figure
 
@@ -145,7 +282,7 @@ def plot_losses(paths: Sequence[Path], out: str | PathLike | None = None, *,
     ax = figure.add_subplot()
     best = surface.global_minimum
     floor = math.inf
-    for path in paths:
+    for index, path in enumerate(paths):
         steps = np.arange(len(path.losses))
         if best is not None:
             gap = path.losses - best.value
@@ -156,14 +293,17 @@ def plot_losses(paths: Sequence[Path], out: str | PathLike | None = None, *,
             shown = np.where(gap > 0, gap, 1e-300)
         else:
             shown = path.losses
-        line = ax.plot(steps, shown, linewidth=1.3, label=path.label)[0]
+        # Colour, marker shape and dash pattern: curves that coincide stay told apart.
+        line = ax.plot(steps, shown, linewidth=1.5, label=path.label,
+                       linestyle=("-", "--", "-.", ":")[index % 4], markersize=_size(5),
+                       markevery=max(1, len(steps) // 10), **_path_style(index))[0]
         finite = np.nonzero(np.isfinite(shown))[0]
         if path.diverged and finite.size:
             # The last finite loss before the blow-up, marked so the line's end is explained.
-            ax.plot(steps[finite[-1]], shown[finite[-1]], marker="X", markersize=9,
+            ax.plot(steps[finite[-1]], shown[finite[-1]], marker="X", markersize=_size(9),
                     color=line.get_color(), markeredgecolor="black", linestyle="none")
     if best is not None:
-        ax.set_yscale("log")
+        log_axis(ax, "y")
         if math.isfinite(floor):
             ax.set_ylim(bottom=max(floor, 1e-20) / 2)
         ax.set_ylabel(r"$f - f^*$")
@@ -177,7 +317,7 @@ def plot_losses(paths: Sequence[Path], out: str | PathLike | None = None, *,
     ax.set_xlabel("step")
     ax.grid(True, which="major", alpha=0.3)
     ax.set_title(title or f"{surface.name}: loss against step")
-    ax.legend(loc="best", fontsize=8)
+    ax.legend(loc="best", fontsize="small")
     _save(figure, out)
     return figure
 
@@ -257,23 +397,36 @@ def _curve(surface: Surface, x: np.ndarray) -> np.ndarray:
 
 
 def animate_race(paths: Sequence[Path], out: str | PathLike, *, frames: int = 30,
-                 fps: int = 10, dpi: int = 80, resolution: int = 120) -> Any:
+                 fps: int = 10, dpi: int | None = None, resolution: int = 120) -> Any:
     """An animated GIF of a race: the paths grow on the contour map, `frames` frames in all
-    (steps are sampled evenly, so a long race stays a small file). Returns the Figure."""
+    (steps are sampled evenly, so a long race stays a small file), 850 pixels wide (1280 in
+    the slide style), the legend beside the map. dpi: to make it smaller or larger.
+    Returns the Figure."""
     from matplotlib.animation import PillowWriter
+
+    from steepest.figures import current_style
 
     surface = _common_surface(paths)
     if frames < 1:
         raise ValueError(f"animate_race: frames must be >= 1, got {frames}")
-    figure = _figure(6.0, 5.0, dpi=dpi)
+    figure = _figure(8.5, 6.0)
+    if dpi is None:
+        dpi = 100 if current_style() == "slide" else int(figure.dpi)
     ax = figure.add_subplot()
     _draw_surface(ax, surface, resolution)
     tracks = [_path_xy(path) for path in paths]
-    lines = [ax.plot([], [], marker="o", markersize=2, linewidth=1.3, label=path.label)[0]
-             for path in paths]
-    heads = [ax.plot([], [], marker="o", markersize=6, color=line.get_color(),
-                     markeredgecolor="black", linestyle="none")[0] for line in lines]
-    ax.legend(loc="upper right", fontsize=7, framealpha=0.85)
+    lines, heads = [], []
+    for index, path in enumerate(paths):
+        style = _path_style(index)
+        lines.append(ax.plot([], [], linewidth=1.6, markersize=_size(4), label=path.label,
+                             **style)[0])
+        heads.append(ax.plot([], [], markersize=_size(10), markeredgecolor="black",
+                             linestyle="none", zorder=6, **style)[0])
+    x, y = tracks[0]
+    ax.plot(x[0], y[0], marker="o", markersize=_size(8), color="black", linestyle="none",
+            label="start", zorder=7)
+    # Beside the map, not on it: the paths may go anywhere.
+    figure.legend(loc="outside right center", fontsize="medium", frameon=False)
     longest = max(len(x) for x, _ in tracks)
     shown = np.unique(np.linspace(0, longest - 1, frames).round().astype(int))
     # Lay the figure out once: re-running the layout engine on every frame costs more than
@@ -287,6 +440,7 @@ def animate_race(paths: Sequence[Path], out: str | PathLike, *, frames: int = 30
             for (x, y), line, head in zip(tracks, lines, heads, strict=True):
                 last = min(int(end), len(x) - 1)
                 line.set_data(x[: last + 1], y[: last + 1])
+                line.set_markevery(max(1, len(x) // 12))
                 head.set_data(x[last: last + 1], y[last: last + 1])
             ax.set_title(f"{surface.name}: step {end}")
             writer.grab_frame()

@@ -1,0 +1,120 @@
+"""How steepest draws: every figure of the lab, the run store and `History.plot` is made here,
+on the Agg canvas (no pyplot, so nothing touches a user's GUI backend), in the current style.
+
+Styles:
+    "default"  sizes chosen for a page or a notebook (the guide's figures);
+    "slide"    16:9 (12.8 x 7.2 inches, 1920 x 1080 pixels at 150 dpi) with large fonts and thick
+               lines, to project to a class.
+
+    with figure_style("slide"):
+        plot_race(paths, "race.png")          # or: steepest race ... --style slide
+
+matplotlib is imported only when a figure is made. matplotlib reads font sizes when a figure's
+parts are made, so a figure keeps its style when it is saved later. Sizes inside figures are
+given relative to the style's base size ("small", "large"), so that each style scales them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import math
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["STYLES", "current_style", "figure_style", "integer_ticks", "log_axis", "new_figure",
+           "slide_size"]
+
+STYLES = ("default", "slide")
+
+#: matplotlib settings of each style, on top of matplotlib's defaults.
+_RC: dict[str, dict[str, Any]] = {
+    "default": {},
+    "slide": {
+        "font.size": 20, "axes.titlesize": 22, "axes.labelsize": 20, "figure.titlesize": 24,
+        "xtick.labelsize": 17, "ytick.labelsize": 17, "legend.fontsize": 16,
+        "lines.linewidth": 2.6, "lines.markersize": 8, "axes.linewidth": 1.2,
+        "xtick.major.size": 6, "ytick.major.size": 6, "xtick.major.width": 1.2,
+        "ytick.major.width": 1.2, "legend.framealpha": 0.9, "axes.titlepad": 10,
+    },
+}
+_SLIDE = (12.8, 7.2, 150)
+_style: contextvars.ContextVar[str] = contextvars.ContextVar("steepest_figure_style",
+                                                             default="default")
+
+
+def check_style(name: str) -> str:
+    """`name` if it is a style, else a ValueError listing them."""
+    if name not in STYLES:
+        raise ValueError(f"unknown figure style {name!r}; choose from {', '.join(STYLES)}")
+    return name
+
+
+def current_style() -> str:
+    """The style figures are made in now ("default" unless inside `figure_style`)."""
+    return _style.get()
+
+
+def slide_size() -> tuple[float, float]:
+    """The slide style's figure size in inches (16:9)."""
+    return _SLIDE[0], _SLIDE[1]
+
+
+@contextlib.contextmanager
+def figure_style(name: str) -> Iterator[None]:
+    """Make the figures drawn inside the block in style `name` (see the module docstring)."""
+    import matplotlib
+
+    token = _style.set(check_style(name))
+    try:
+        with matplotlib.rc_context(_RC[name]):
+            yield
+    finally:
+        _style.reset(token)
+
+
+def new_figure(width: float, height: float, *, dpi: int = 100,
+               layout: str | None = "constrained") -> Any:
+    """A matplotlib Figure on the Agg canvas: `width` x `height` inches in the default style,
+    16:9 in the slide style (whatever was asked). layout: "constrained" or None (fixed)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    style = current_style()
+    if style == "slide":
+        width, height, dpi = _SLIDE
+    figure = Figure(figsize=(width, height), dpi=dpi, layout=layout)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _log_label(value: float, _position: Any = None) -> str:
+    """A log-axis tick as a reader says it: 0.001, 0.1, 1, 10, 1000; 10⁻⁵ and 10⁶ beyond."""
+    if value <= 0:
+        return ""
+    exponent = round(math.log10(value))
+    if abs(value / 10.0 ** exponent - 1) > 1e-9:  # not a power of ten (a minor tick)
+        return ""
+    if -3 <= exponent <= 4:
+        return f"{value:g}" if exponent < 4 else f"{value:,.0f}"
+    sign = "\u207b" if exponent < 0 else ""
+    digits = str(abs(exponent)).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
+    return f"10{sign}{digits}"
+
+
+def log_axis(ax: Any, which: str = "y") -> None:
+    """Put `ax`'s x or y axis on a log scale with labels people read aloud (0.01, 1, 100;
+    10⁻⁶ beyond 10⁻³ and 10⁴), one label per power of ten (every other one if there are many)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    (ax.set_xscale if which == "x" else ax.set_yscale)("log")
+    axis.set_major_locator(LogLocator(base=10, numticks=9))
+    axis.set_major_formatter(FuncFormatter(_log_label))
+
+
+def integer_ticks(axis: Any) -> None:
+    """Only whole numbers on `axis` (epochs, layers, steps)."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
