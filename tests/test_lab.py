@@ -575,3 +575,16 @@ def test_descend_records_each_rules_state_and_the_effective_step_size():
 def test_surface_base_class_is_abstract():
     with pytest.raises(NotImplementedError):
         Surface().loss(steepest.tensor(np.zeros(2)))
+
+
+def test_lab_results_have_a_short_repr():
+    from steepest.lab import gradient_flow, init_statistics
+
+    path = descend("ravine", "momentum", start=(-4.0, 1.0), steps=300, lr=0.02)
+    text = repr(path)
+    assert len(text.splitlines()) <= 15 and "points=array(301, 2) float64" in text
+    assert "hyperparameters={'momentum': 0.9, 'lr': 0.02}" in text
+    for result in (init_statistics(depth=3, width=16, n=10),
+                   gradient_flow(("relu",), depth=3, width=8, data=(np.ones((4, 3), np.float32),
+                                                                     np.arange(4) % 2))):
+        assert len(repr(result).splitlines()) <= 20, repr(result)

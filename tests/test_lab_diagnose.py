@@ -15,8 +15,10 @@ import warnings
 import numpy as np
 import pytest
 
+import steepest as st
 from steepest import nn
 from steepest.cli import main
+from steepest.data import load_mnist1d
 from steepest.lab import (
     deep_mlp,
     gradient_flow,
@@ -25,10 +27,11 @@ from steepest.lab import (
     linear_interpolation,
     lr_range_test,
     lr_sweep,
+    plot_gradient_flow,
     train_and_record,
 )
 from steepest.lab._common import evaluate, snapshot
-from steepest.lab.init_study import plot_init_statistics
+from steepest.lab.init_study import plot_init_histograms, plot_init_statistics
 from steepest.lab.landscape import filter_normalised_direction
 from steepest.train import TrainingDiverged
 
@@ -122,8 +125,11 @@ def test_init_statistics_collapse_saturate_and_stay_spread():
     assert result.saturated[("xavier", "tanh")][-1] < 0.05
     he_relu = result.std[("he", "relu")]
     assert 1 / 3 < he_relu[-1] / he_relu[0] < 3
-    # ReLU's "saturated" is the fraction of exact zeros: about half.
-    assert 0.4 < result.saturated[("he", "relu")].mean() < 0.6
+    # About half of ReLU's outputs are zero for any one input: normal sparsity, kept apart from
+    # the dead units (never active over the batch), which are far fewer.
+    assert 0.4 < result.zeros[("he", "relu")].mean() < 0.6
+    assert result.saturated[("he", "relu")].max() < 0.2
+    assert np.isnan(result.zeros[("he", "tanh")]).all()
     assert result.samples[("he", "tanh")].shape == (8, 20_000)
     verdicts = {(row["init"], row["activation"]): row["verdict"] for row in result.table()}
     assert verdicts[("too-small", "tanh")] == "collapse to 0"
@@ -132,13 +138,25 @@ def test_init_statistics_collapse_saturate_and_stay_spread():
     assert verdicts[("he", "relu")] == "well spread"
 
 
-def test_relus_zeros_are_called_dead_and_sigmoid_collapses_towards_a_half():
+def test_dead_units_are_units_never_active_over_the_batch():
+    from steepest.lab.init_study import dead_units, saturation
+
+    outputs = np.array([[0.0, 1.0, 0.0, 0.0],
+                        [0.0, 0.0, 2.0, 0.0],
+                        [0.0, 3.0, 0.0, 0.0]])       # 2/3 of the outputs are 0, 2 units dead
+    assert dead_units(outputs) == 0.5
+    assert saturation("relu", outputs) == 0.5
+    assert saturation("leaky_relu", np.array([[-0.01, 1.0], [-0.02, -0.03]])) == 0.5
+    assert dead_units(np.zeros((5, 3, 2))) == 1.0     # conv outputs: each (channel, position)
+
+
+def test_relus_dead_units_and_sigmoid_collapses_towards_a_half():
     result = init_statistics(("too-small", "he"), ("sigmoid", "relu"), depth=6, width=128,
                              n=200)
     rows = {(row["init"], row["activation"]): row for row in result.table()}
     relu, sigmoid = rows[("he", "relu")], rows[("he", "sigmoid")]
-    assert relu["dead (a = 0) L6"] == pytest.approx(result.saturated[("he", "relu")][-1])
-    assert relu["saturated L6"] == "-" and sigmoid["dead (a = 0) L6"] == "-"
+    assert relu["dead units L6"] == pytest.approx(result.saturated[("he", "relu")][-1])
+    assert relu["saturated L6"] == "-" and sigmoid["dead units L6"] == "-"
     assert sigmoid["saturated L6"] == pytest.approx(result.saturated[("he", "sigmoid")][-1])
     # Too-small weights leave sigmoid's outputs at σ(0) = 1/2, not at 0.
     assert abs(result.mean[("too-small", "sigmoid")][-1] - 0.5) < 0.01
@@ -146,8 +164,50 @@ def test_relus_zeros_are_called_dead_and_sigmoid_collapses_towards_a_half():
     assert rows[("too-small", "relu")]["verdict"] == "collapse to 0"
     only_relu = init_statistics(("he",), ("relu",), depth=3, width=16, n=20)
     assert "saturated L3" not in only_relu.table()[0]
-    labels = plot_init_statistics(result).axes[1].get_legend_handles_labels()[1]
-    assert "he, relu: dead (a = 0)" in labels and "he, sigmoid: saturated" in labels
+    figure = plot_init_statistics(result)
+    (legend,) = figure.legends
+    entries = {text.get_text(): handle for text, handle in
+               zip(legend.get_texts(), legend.legend_handles, strict=True)}
+    assert set(entries) == {f"{i}, {a}" for i in ("too-small", "he") for a in ("sigmoid", "relu")}
+    # One activation, one line style and marker: the entries can be told apart without colour.
+    looks = {name.split(", ")[1]: (h.get_linestyle(), h.get_marker()) for name, h in
+             entries.items()}
+    assert looks["sigmoid"] != looks["relu"]
+    assert "dead units: never active" in figure.axes[1].get_title()
+
+
+def test_init_histograms_give_each_relu_layer_its_own_range(tmp_path):
+    result = init_statistics(("too-large",), ("relu", "tanh"), depth=6, width=64, n=100)
+    figure = plot_init_histograms(result, tmp_path / "h.png")
+    relu = [ax for ax in figure.axes if ax.get_subplotspec().rowspan.start == 0]
+    highs = [ax.get_xlim()[1] for ax in relu]
+    assert all(b > 3 * a for a, b in zip(highs, highs[1:], strict=False))   # explodes, visibly
+    assert [ax.get_xlim() for ax in figure.axes[len(relu):]] == [(-1.0, 1.0)] * len(relu)
+    ticks = [label.get_fontsize() for ax in figure.axes for label in ax.get_xticklabels()]
+    assert min(ticks) >= 8                                      # readable
+
+
+def test_init_statistics_on_your_own_model():
+    from steepest.lab.init_study import dead_units
+
+    st.manual_seed(0)
+    model = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 32), nn.Tanh(),
+                          nn.Linear(32, 5))
+    result = init_statistics(model=model, n=300, seed=1)
+    assert result.layer_names == ["1", "3"] and result.activations == ("mixed",)
+    x = np.random.default_rng([1, 0]).standard_normal((300, 20)).astype(np.float32)
+    hidden = model[1](model[0](st.tensor(x))).data
+    key = ("Sequential", "mixed")
+    assert result.std[key][0] == pytest.approx(hidden.std(), rel=1e-6)
+    assert result.saturated[key][0] == dead_units(hidden)
+    assert model[1].forward.__func__ is nn.ReLU.forward        # its modules are left as they were
+    conv = nn.Sequential(nn.Conv1d(1, 4, 3), nn.ReLU())
+    with pytest.raises(ValueError, match="pass x="):
+        init_statistics(model=conv)
+    only_relu = init_statistics(model=conv, x=np.ones((8, 1, 10), np.float32), label="conv")
+    assert only_relu.pairs == [("conv", "relu")] and only_relu.samples[("conv", "relu")].shape[1]
+    with pytest.raises(ValueError, match="no activation module"):
+        init_statistics(model=nn.Linear(3, 2))
 
 
 # ---------------------------------------------------------------------------- learning rate
@@ -442,3 +502,42 @@ def test_importing_the_lab_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_gradient_flow_on_your_own_models_leaves_their_weights_alone():
+    from steepest import models
+
+    data = load_mnist1d()
+    st.manual_seed(0)
+    cnn = models.mnist1d_cnn()
+    mlp = models.mlp(40, 10)
+    before = snapshot(cnn)
+    result = gradient_flow(data=(data.x[:400], data.y[:400]), train_steps=20, batch_size=50,
+                           model={"cnn": cnn, "mlp": mlp})
+    assert result.activations == ("cnn", "mlp")
+    assert result.layer_names["cnn"] == [n for n, p in cnn.named_parameters() if p.data.ndim > 1]
+    assert result.history["cnn"].shape == (len(result.steps), len(result.layer_names["cnn"]))
+    assert result.history["mlp"].shape[1] == 3 and result.depth == max(
+        len(names) for names in result.layer_names.values())
+    # The norms at step 0 are the gradients of the loss on the first mini-batch.
+    import steepest.nn.functional as F
+    from steepest.lab._common import batches
+
+    first = next(batches(400, 50, np.random.default_rng([0, 2])))
+    cnn.zero_grad()
+    F.cross_entropy(cnn(st.tensor(data.x[:400][first])), data.y[:400][first]).backward()
+    expected = [np.linalg.norm(p.grad) for n, p in cnn.named_parameters() if p.data.ndim > 1]
+    np.testing.assert_allclose(result.history["cnn"][0], expected, rtol=1e-5)
+    for key, value in snapshot(cnn).items():            # trained for 20 steps, then restored
+        np.testing.assert_array_equal(value, before[key])
+    assert plot_gradient_flow(result).axes[0].get_legend() is not None
+    with pytest.raises(TypeError, match="must be an nn.Module"):
+        gradient_flow(model={"x": 3})
+
+
+def test_batch_norm_keeps_sigmoid_gradients_from_vanishing():
+    result = gradient_flow(("sigmoid", "sigmoid+bn"), depth=8, width=32, init="default",
+                           data=_blobs())
+    assert result.ratio["sigmoid"] < 1e-4 < 0.05 < result.ratio["sigmoid+bn"]
+    with pytest.raises(ValueError, match="unknown activation 'sigmod'.*did you mean 'sigmoid'"):
+        gradient_flow(("sigmod",))

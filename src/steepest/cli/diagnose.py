@@ -97,7 +97,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
     option = study("gradients")
     option("--activations", "activations", str,
-           "comma-separated activations: sigmoid, tanh, relu, leaky_relu, elu, selu")
+           "comma-separated activations: sigmoid, tanh, relu, leaky_relu, elu, selu; add +bn "
+           "for batch norm before each activation (sigmoid+bn)")
     option("--depth", "depth", _positive_int, "Linear layers")
     option("--width", "width", _positive_int, "hidden units per layer")
     option("--init", "init", str, "initialisation: auto (xavier for sigmoid/tanh, he for the "
@@ -190,8 +191,10 @@ def _check_options(study: str, options: dict[str, Any]) -> None:
     from steepest.lab.gradients import ACTIVATIONS, INITS, check_init
 
     if "activations" in options:
-        options["activations"] = _names(str(options["activations"]), "--activations",
-                                        list(ACTIVATIONS))
+        # gradients also takes each activation with batch norm before it: "sigmoid+bn".
+        valid = list(ACTIVATIONS) + ([f"{name}+bn" for name in ACTIVATIONS]
+                                     if study == "gradients" else [])
+        options["activations"] = _names(str(options["activations"]), "--activations", valid)
     if "optimizer" in options:
         _check_choice(options["optimizer"], "--optimizer", list(OPTIMIZER_NAMES))
     if study == "gradients":
@@ -381,12 +384,16 @@ def _init(args, data, options, out, command, config, record) -> tuple[dict, list
         "out, He keeps ReLU spread out.")
     written = [report.figure(lab.plot_init_histograms(result), "init_histograms",
                              "Histograms of the activations: rows = init × activation, "
-                             "columns = layers; σ = std, sat = saturated (|a| > 0.99), "
-                             "0 = fraction of ReLU outputs exactly zero (left out of the bars).")]
+                             "columns = layers; σ = std, sat = saturated (|a| > 0.99), dead = "
+                             "units never active over the batch. ReLU's zeros are left out of "
+                             "the bars; its layers each have their own x range.")]
     written.append(report.figure(lab.plot_init_statistics(result), "init_statistics",
-                                 "Std per layer, and the saturated fraction (tanh, "
-                                 "sigmoid) or dead fraction (ReLU family: a = 0) per "
-                                 "layer."))
+                                 "Std per layer, and per layer the saturated fraction (tanh, "
+                                 "sigmoid) or the dead units (ReLU family: never active over "
+                                 "the batch)."))
+    report.text("About half of a ReLU layer's outputs are zero for any one input: that is its "
+                "normal sparsity. A *dead* unit is one that is zero for every input of the "
+                "batch, so it passes no gradient and cannot learn.")
     print_table(report, result.table(), "Std of the activations, first / middle / last layer")
     written.append(report.write())
     results = {}

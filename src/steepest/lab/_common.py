@@ -4,6 +4,7 @@ own modules)."""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import math
 from collections.abc import Callable, Iterator, Mapping
@@ -22,8 +23,9 @@ def load_default_data(seed: int | None = None) -> Any:
     return load_mnist1d(seed=seed)
 
 
-def as_arrays(data: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
-    """The training part of `data` as (x (N, D) float, y (N,) int64), inputs flattened.
+def as_arrays(data: Any, where: str, *, flatten: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """The training part of `data` as (x (N, D) float, y (N,) int64), inputs flattened (or,
+    with flatten=False, in their own shape (N, ...)).
 
     data: None (MNIST-1D), a Split-like object with .x and .y, or a tuple (x, y, ...).
     """
@@ -49,7 +51,7 @@ def as_arrays(data: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
         raise TypeError(f"{where}: labels y must be integers (class indices), got {y.dtype}")
     if not np.issubdtype(x.dtype, np.floating):
         x = x.astype(np.float32)
-    return x.reshape(len(x), -1), y.astype(np.int64, copy=False)
+    return (x.reshape(len(x), -1) if flatten else x), y.astype(np.int64, copy=False)
 
 
 def batches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
@@ -157,3 +159,47 @@ def fmt(value: Any) -> str:
     if isinstance(value, (float, np.floating)):
         return f"{float(value):.4g}"
     return str(value)
+
+
+def _summary(value: Any, nested: bool = False) -> str:
+    """A value in a few characters: arrays by shape and dtype, long containers by length."""
+    if isinstance(value, np.ndarray):
+        if value.size <= 4:
+            return np.array2string(value, precision=4, separator=", ")
+        return f"array{value.shape} {value.dtype}"
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.4g}"
+    if isinstance(value, Mapping):
+        if not nested and len(value) <= 6:
+            items = ", ".join(f"{key!r}: {_summary(item, True)}" for key, item in value.items())
+            if len(items) <= 160:
+                return "{" + items + "}"
+        keys = ", ".join(repr(key) for key in list(value)[:3])
+        return f"{{{len(value)} items: {keys}{', ...' if len(value) > 3 else ''}}}"
+    if isinstance(value, (list, tuple)):
+        if len(value) <= 6 and not any(isinstance(item, (np.ndarray, Mapping, list, tuple))
+                                       for item in value):
+            text = repr(type(value)(_Shown(_summary(item, True)) for item in value))
+            if len(text) <= 100:
+                return text
+        return f"[{len(value)} items]"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class _Shown(str):
+    def __repr__(self) -> str:
+        return str(self)
+
+
+class ShortRepr:
+    """A repr of a few lines for a result dataclass full of arrays (typing `path` must not
+    print 800 lines): every field, arrays by their shape, long containers by their length."""
+
+    def __repr__(self) -> str:
+        fields = [f"{f.name}={_summary(getattr(self, f.name))}"
+                  for f in dataclasses.fields(self)]  # type: ignore[arg-type]
+        one_line = f"{type(self).__name__}({', '.join(fields)})"
+        if len(one_line) <= 100:
+            return one_line
+        return f"{type(self).__name__}(\n" + "".join(f"    {field},\n" for field in fields) + ")"

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from steepest.lab._common import ShortRepr
 from steepest.lab.surfaces import Surface, get_surface
 from steepest.nn.parameter import Parameter
 
@@ -69,8 +70,8 @@ def _family_of(cls: type, hyperparameters: Mapping[str, Any]) -> str:
     return spec.family
 
 
-@dataclass
-class Path:
+@dataclass(repr=False)
+class Path(ShortRepr):
     """What one optimizer did on one surface, step by step (n steps taken, n <= steps asked).
 
     points: (n+1, d) the parameter after each step (row 0 is the start); losses: (n+1,) f there;

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from steepest.lab._common import (
+    ShortRepr,
     as_arrays,
     batches,
     check_state,
@@ -73,8 +74,8 @@ class _Weights:
         self.load(self.saved)
 
 
-@dataclass
-class InterpolationResult:
+@dataclass(repr=False)
+class InterpolationResult(ShortRepr):
     """alphas (A,), losses (A,) mean cross-entropy, accuracies (A,) on the data, along
     θ(α) = (1 − α)·θ₀ + α·θ₁."""
 
@@ -163,8 +164,8 @@ def filter_normalised_direction(weights: Mapping[str, np.ndarray], rng: np.rando
     return direction
 
 
-@dataclass
-class LandscapeResult:
+@dataclass(repr=False)
+class LandscapeResult(ShortRepr):
     """losses[i, j], accuracies[i, j]: at θ* + alphas[j]·δ + betas[i]·η (rows: betas, so that
     contour(alphas, betas, losses) draws it). center_loss, center_accuracy: at θ* itself (on
     the grid only for an odd resolution). path: (k, 2) the
@@ -371,8 +372,8 @@ def _pca_directions(states: list[dict[str, np.ndarray]], center: dict[str, np.nd
     return directions, explained
 
 
-@dataclass
-class TrainRecord:
+@dataclass(repr=False)
+class TrainRecord(ShortRepr):
     """Snapshots of the weights along a training run: states[i] (a state dict copy) after
     steps[i] optimizer steps (0 = initial, the last = final); losses: (steps + 1,) mini-batch
     loss at every step (before its update; the last one after the final update)."""

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from steepest.lab._common import (
+    ShortRepr,
     as_arrays,
     batches,
     build,
@@ -38,8 +39,8 @@ __all__ = ["LRRangeResult", "LRSweepResult", "lr_range_test", "lr_sweep", "plot_
            "plot_lr_sweep"]
 
 
-@dataclass
-class LRRangeResult:
+@dataclass(repr=False)
+class LRRangeResult(ShortRepr):
     """lrs, losses, smoothed: (k,) per step actually run (k ≤ steps: the run stops at
     divergence). suggestion: the suggested learning rate (None if the loss never fell).
     diverged_at: the lr of the step that diverged, or None. moving_at: the lr from which on the
@@ -175,8 +176,8 @@ def lr_range_test(model_fn: Callable[..., Module], data: Any = None, *, start_lr
                          index, config)
 
 
-@dataclass
-class LRSweepResult:
+@dataclass(repr=False)
+class LRSweepResult(ShortRepr):
     """Fixed-rate runs from the same initial weights and batches, one per learning rate.
 
     lrs: (R,) in increasing order. losses: (R, steps + 1) mini-batch loss before each step and
