@@ -149,18 +149,29 @@ def test_plot_writes_a_png(db, capsys, tmp_path):
                    "must end in .png or .svg or .pdf")
 
 
-def test_plot_figure_has_two_panels_and_a_legend_per_run(db):
+def test_plot_figure_names_each_run_once_and_the_splits_apart(db, tmp_path):
     from steepest.store import plot_runs
+    from steepest.store.plots import run_label
 
     store = RunStore(db)
     figure = plot_runs(store, [1, 2])
-    store.close()
-    loss, accuracy = figure.axes
+    loss, accuracy = figure.axes                         # no lr logged: no lr panel
     assert (loss.get_title(), accuracy.get_title()) == ("loss", "accuracy")
-    labels = [text.get_text() for text in loss.get_legend().get_texts()]
-    assert labels == ["#1 mlp", "#1 mlp (val)", "#2 cnn"]
+    (legend,) = figure.legends                           # beside the panels, over no curve
+    labels = [text.get_text() for text in legend.get_texts()]
+    assert labels == ["run #1: mlp", "run #2: cnn", "training", "validation"]
     x, y = loss.lines[0].get_data()
     assert list(x) == [1, 2, 3] and list(y) == [2.0, 1.0, 0.5]
+    assert all(float(t).is_integer() for t in loss.get_xticks())   # whole epochs
+    unnamed = store.start_run({"model": "mlp", "optimizer": "adam", "lr": 0.01})
+    for epoch in (1, 2):
+        unnamed.log_epoch(epoch, loss=1.0 / epoch, accuracy=0.5, lr=0.01 / epoch)
+    unnamed.finish()
+    assert run_label(store.run(unnamed.id)) == f"run #{unnamed.id}: mlp, adam, lr 0.01"
+    figure = plot_runs(store, [1, unnamed.id])
+    assert [ax.get_title() for ax in figure.axes] == ["loss", "accuracy", "learning rate"]
+    assert list(figure.axes[2].lines[0].get_ydata()) == [0.01, 0.005]
+    store.close()
 
 
 def test_missing_store_and_unknown_ids_are_one_line_errors(db, capsys, tmp_path):

@@ -435,8 +435,8 @@ def test_slide_style_draws_16_9_with_large_fonts(tmp_path):
 def test_log_axis_labels_read_as_numbers():
     from steepest.figures import _log_label
 
-    assert [_log_label(v) for v in (1e-6, 1e-3, 0.1, 1.0, 100.0, 1e4, 1e5, 3e2)] == \
-        ["10⁻⁶", "0.001", "0.1", "1", "100", "10,000", "10⁵", ""]
+    assert [_log_label(v) for v in (1e-6, 1e-3, 0.2, 1.0, 50.0, 1e4, 1e5, 3e2, 2e5)] == \
+        ["10⁻⁶", "0.001", "0.2", "1", "50", "10,000", "10⁵", "", ""]
 
 
 def test_animation_is_at_least_800_pixels_wide_with_a_legend(tmp_path):

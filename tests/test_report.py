@@ -81,7 +81,7 @@ def test_report_is_self_contained_with_figures_tables_command_and_config(tmp_pat
     assert "<ul><li>one</li><li>two</li></ul>" in page
     assert "<figcaption>The first &lt;figure&gt;</figcaption>" in page
     assert "<caption>Ratios &amp; more</caption>" in page
-    assert "<td>sigmoid</td><td>1e-06</td>" in page
+    assert '<td>sigmoid</td><td class="num">1e-06</td>' in page
     assert "steepest diagnose gradients --out &#x27;my dir&#x27;" in page
     assert "&quot;lrs&quot;: [\n    0.1,\n    1.0\n  ]" in page
     assert f"steepest {__version__}" in page
@@ -111,3 +111,57 @@ def test_report_rejects_bad_names_and_arguments(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(ValueError, match="not a folder"):
         Report("R", tmp_path / "file").write()
+
+
+# What a reader sees, measured in a real browser (headless Chromium): a probe script appended to
+# a copy of the page writes the layout into the DOM, which Chromium prints.
+_PROBE = """<script>
+const pre = document.querySelector("pre.command");
+const details = document.querySelector("details");
+const figures = [...document.querySelectorAll("figure")];
+const cells = [...document.querySelectorAll("tbody tr:first-child td")];
+document.body.dataset.probe = JSON.stringify({
+  commandOverflows: pre.scrollWidth > pre.clientWidth + 1,
+  commandLines: Math.round(pre.getBoundingClientRect().height /
+                           parseFloat(getComputedStyle(pre).lineHeight)),
+  configOpen: details.open,
+  configBelowFigures: figures.every(f => f.compareDocumentPosition(details) &
+                                         Node.DOCUMENT_POSITION_FOLLOWING),
+  configHeight: details.getBoundingClientRect().height,
+  align: cells.map(td => getComputedStyle(td).textAlign),
+});
+</script>"""
+
+
+def _in_browser(page, tmp_path, width=700):
+    import json
+    import shutil
+    import subprocess
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or \
+        shutil.which("google-chrome")
+    assert browser, "these tests measure the page in Chromium: install chromium"
+    probe = tmp_path / "probe.html"
+    probe.write_text(page.replace("</body>", _PROBE + "</body>"), encoding="utf-8")
+    done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
+                           f"--window-size={width},900", "--dump-dom", probe.as_uri()],
+                          capture_output=True, text=True, timeout=120)
+    found = re.search(r'data-probe="([^"]*)"', done.stdout)
+    assert found, done.stderr[-2000:]
+    return json.loads(found.group(1).replace("&quot;", '"'))
+
+
+def test_report_in_a_browser_wraps_the_command_folds_the_config_and_aligns_columns(tmp_path):
+    report = Report("Layout", tmp_path / "study")
+    report.command(["steepest", "compare", "--optimizers",
+                    "sgd,momentum,nesterov,adagrad,rmsprop,adadelta,adam", "--seeds", "3",
+                    "--epochs", "100", "--lr-grid", "1e-4,3e-4,1e-3,3e-3,1e-2,3e-2,1e-1,3e-1",
+                    "--out", "studies/a-long-folder-name/that-goes-on"])
+    report.config({f"option_{k}": k for k in range(30)})
+    report.figure(_figure(), "curves")
+    report.table([{"optimizer": "momentum", "lr": 0.01, "verdict": "right", "acc": 0.9}])
+    measured = _in_browser(report.html(), tmp_path)
+    assert not measured["commandOverflows"] and measured["commandLines"] >= 2
+    assert not measured["configOpen"] and measured["configBelowFigures"]
+    assert measured["configHeight"] < 60                      # folded: one line, not 30
+    assert measured["align"] == ["left", "right", "left", "right"]

@@ -162,10 +162,11 @@ def test_a_dollar_in_a_name_is_literal_in_plots(db, tmp_path):
     from steepest.store import plot_runs
 
     figure = plot_runs(RunStore(db, readonly=True), [1, 2], tmp_path / "p.png")
-    texts = [t.get_text() for ax in figure.axes for t in ax.get_legend().get_texts()]
+    legends = figure.legends      # one legend, beside the panels
+    texts = [t.get_text() for legend in legends for t in legend.get_texts()]
     assert any("$x^2$ $unbalanced" in t.replace("\\$", "$") for t in texts)
-    for ax in figure.axes:
-        for text in ax.get_legend().get_texts():
+    for legend in legends:
+        for text in legend.get_texts():
             assert text.get_text().count("$") == text.get_text().count("\\$")  # all escaped
     assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     code, _, err = cli("runs", "plot", "1", "2", "--out", str(tmp_path / "q.png"), "--db",

@@ -89,14 +89,17 @@ def new_figure(width: float, height: float, *, dpi: int = 100,
 
 
 def _log_label(value: float, _position: Any = None) -> str:
-    """A log-axis tick as a reader says it: 0.001, 0.1, 1, 10, 1000; 10⁻⁵ and 10⁶ beyond."""
+    """A log-axis tick as a reader says it: 0.001, 0.2, 1, 50, 1000; 10⁻⁵ and 10⁶ beyond."""
     if value <= 0:
         return ""
-    exponent = round(math.log10(value))
-    if abs(value / 10.0 ** exponent - 1) > 1e-9:  # not a power of ten (a minor tick)
+    exponent = math.floor(math.log10(value) + 1e-9)
+    mantissa = value / 10.0 ** exponent
+    if min(abs(mantissa - m) for m in (1, 2, 5)) > 1e-6:  # not 1, 2 or 5 x 10^k: a minor tick
         return ""
     if -3 <= exponent <= 4:
         return f"{value:g}" if exponent < 4 else f"{value:,.0f}"
+    if abs(mantissa - 1) > 1e-6:
+        return ""
     sign = "\u207b" if exponent < 0 else ""
     digits = str(abs(exponent)).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
     return f"10{sign}{digits}"
@@ -104,13 +107,18 @@ def _log_label(value: float, _position: Any = None) -> str:
 
 def log_axis(ax: Any, which: str = "y") -> None:
     """Put `ax`'s x or y axis on a log scale with labels people read aloud (0.01, 1, 100;
-    10⁻⁶ beyond 10⁻³ and 10⁴), one label per power of ten (every other one if there are many)."""
-    from matplotlib.ticker import FuncFormatter, LogLocator
+    10⁻⁶ beyond 10⁻³ and 10⁴): one per power of ten, or 1, 2, 5 of each decade when the axis
+    spans less than two and a half. Call it after drawing, so the axis knows its range."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     axis = ax.xaxis if which == "x" else ax.yaxis
     (ax.set_xscale if which == "x" else ax.set_yscale)("log")
-    axis.set_major_locator(LogLocator(base=10, numticks=9))
+    low, high = sorted(ax.get_xlim() if which == "x" else ax.get_ylim())
+    narrow = low > 0 and math.log10(high / low) < 2.5
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if narrow else (1.0,),
+                                      numticks=12))
     axis.set_major_formatter(FuncFormatter(_log_label))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def integer_ticks(axis: Any) -> None:

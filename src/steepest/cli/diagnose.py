@@ -514,9 +514,14 @@ def _landscape(args, data, options, out, command, config, record) -> tuple[dict,
                                  "Loss around the trained weights, filter-normalised "
                                  "directions."))
     print_table(report, slice_random.table(), "Filter-normalised slice")
+    lowest = "" if slice_pca.centre_is_lowest else (
+        f" Its lowest point is not θ₁ but ({slice_pca.argmin[0]:.3g}, "
+        f"{slice_pca.argmin[1]:.3g}), with a loss of {float(np.nanmin(slice_pca.losses)):.3g} "
+        f"against θ₁'s {slice_pca.center_loss:.3g}: along the way the training went, the loss "
+        f"still falls beyond where it stopped.")
     report.text(
         "The same around θ₁ along the two principal directions of the training path itself, "
-        "where the path shows in full.")
+        "where the path shows in full." + lowest)
     written.append(report.figure(lab.plot_landscape_2d(slice_pca), "landscape_2d_pca",
                                  "Loss along the path's two principal directions."))
     print_table(report, slice_pca.table(), "PCA slice")

@@ -194,6 +194,21 @@ class LandscapeResult(ShortRepr):
         i, j = np.unravel_index(int(np.nanargmin(self.losses)), self.losses.shape)
         return float(self.alphas[j]), float(self.betas[i])
 
+    @property
+    def centre_is_lowest(self) -> bool:
+        """Whether the trained weights (the centre) are the lowest point of the slice: no grid
+        point has a lower loss."""
+        return not float(np.nanmin(self.losses)) < self.center_loss
+
+    @property
+    def path_visible(self) -> bool:
+        """Whether the projected path spans at least 2% of the slice (random directions in
+        many dimensions are nearly orthogonal to it, and it projects to a dot)."""
+        if self.path is None or len(self.path) < 2:
+            return False
+        extent = np.array([self.alphas[-1] - self.alphas[0], self.betas[-1] - self.betas[0]])
+        return bool(np.any(np.ptp(self.path, axis=0) >= 0.02 * np.abs(extent)))
+
     def table(self) -> list[dict[str, Any]]:
         a, b = self.argmin
         corners = self.losses[[0, 0, -1, -1], [0, -1, 0, -1]]
@@ -204,6 +219,8 @@ class LandscapeResult(ShortRepr):
             {"quantity": "loss at the centre (trained weights)", "value": self.center_loss},
             {"quantity": "lowest loss on the grid", "value": float(np.nanmin(self.losses))},
             {"quantity": "where (alpha, beta)", "value": f"({a:.3g}, {b:.3g})"},
+            {"quantity": "the trained weights are the slice's lowest point",
+             "value": "yes" if self.centre_is_lowest else "no"},
             {"quantity": "mean loss at the corners", "value": float(np.mean(corners))},
             {"quantity": "accuracy at the centre", "value": accuracy},
         ]
@@ -467,7 +484,7 @@ def plot_landscape_1d(result: InterpolationResult, out: Any = None, *,
         index = int(np.argmin(np.abs(result.alphas - alpha)))
         ax.axvline(result.alphas[index], color="0.5", linestyle=":", linewidth=1)
         ax.annotate(label, (result.alphas[index], 1.0), xycoords=("data", "axes fraction"),
-                    xytext=(3, -12), textcoords="offset points", fontsize=8)
+                    xytext=(3, -14), textcoords="offset points", fontsize="small")
     twin = ax.twinx()
     twin.plot(result.alphas, result.accuracies, color="tab:orange", linewidth=1.4,
               linestyle="--", label="accuracy")
@@ -482,10 +499,12 @@ def plot_landscape_1d(result: InterpolationResult, out: Any = None, *,
 def plot_landscape_2d(result: LandscapeResult, out: Any = None, *, title: str | None = None,
                       levels: int = 25) -> Any:
     """Filled contours of the loss on the slice (log-spaced levels), the trained weights (★ at
-    the centre) and the projected training path (start ●). Returns the Figure."""
+    the centre), the slice's lowest point where it is elsewhere (▼), and the projected training
+    path (start ●) where it shows (`path_visible`). The legend lists what is drawn.
+    Returns the Figure."""
     from matplotlib.colors import LogNorm
 
-    from steepest.lab.plots import _figure, _save
+    from steepest.lab.plots import _figure, _save, _size
 
     figure = _figure(6.8, 5.6)
     ax = figure.add_subplot()
@@ -500,21 +519,29 @@ def plot_landscape_2d(result: LandscapeResult, out: Any = None, *, title: str | 
     ax.contour(result.alphas, result.betas, shown, levels=grid, norm=LogNorm(), colors="0.2",
                linewidths=0.4)
     figure.colorbar(filled, ax=ax, label="loss", format="%.3g")
-    if result.path is not None and len(result.path):
-        ax.plot(result.path[:, 0], result.path[:, 1], color="white", linewidth=1.6,
-                marker="o", markersize=3, markeredgecolor="black", markeredgewidth=0.4,
+    notes = []
+    if result.path_visible:
+        ax.plot(result.path[:, 0], result.path[:, 1], color="white", linewidth=1.8,
+                marker="o", markersize=_size(3), markeredgecolor="black", markeredgewidth=0.4,
                 label="training path (projected)")
-        ax.plot(*result.path[0], marker="o", markersize=9, color="tab:red",
+        ax.plot(*result.path[0], marker="o", markersize=_size(10), color="tab:red",
                 markeredgecolor="black", linestyle="none", label="start")
-    ax.plot(0, 0, marker="*", markersize=15, color="gold", markeredgecolor="black",
-            linestyle="none", label="trained weights")
+    elif result.path is not None:
+        notes.append("the path projects to a dot here")
+    ax.plot(0, 0, marker="*", markersize=_size(17), color="gold", markeredgecolor="black",
+            linestyle="none", label=f"trained weights ({result.center_loss:.3g})")
+    if not result.centre_is_lowest:
+        ax.plot(*result.argmin, marker="v", markersize=_size(12), color="white",
+                markeredgecolor="black", linestyle="none",
+                label=f"lowest on the slice ({float(np.nanmin(result.losses)):.3g})")
     if result.directions == "pca" and result.explained is not None:
         ax.set_xlabel(f"1st principal direction ({100 * result.explained[0]:.1f}% of the path)")
         ax.set_ylabel(f"2nd principal direction ({100 * result.explained[1]:.1f}%)")
     else:
         ax.set_xlabel(r"$\alpha$ (direction $\delta$)")
         ax.set_ylabel(r"$\beta$ (direction $\eta$)")
-    ax.set_title(title or f"Loss landscape: {result.directions} directions")
-    ax.legend(loc="upper right", fontsize=7, framealpha=0.8)
+    heading = title or f"Loss landscape: {result.directions} directions"
+    ax.set_title(heading + (f"\n({'; '.join(notes)})" if notes else ""))
+    ax.legend(loc="upper right", fontsize="small", framealpha=0.85)
     _save(figure, out)
     return figure

@@ -265,6 +265,7 @@ def lr_sweep(model_fn: Callable[..., Module], data: Any = None,
 def plot_lr_range(result: LRRangeResult, out: Any = None, *, title: str | None = None) -> Any:
     """Loss against learning rate (log x): raw mini-batch loss, the smoothed loss, the
     suggested rate and the divergence marked. Returns the Figure; out: PNG to write."""
+    from steepest.figures import log_axis
     from steepest.lab.plots import _figure, _save
 
     figure = _figure(7.5, 4.6)
@@ -289,13 +290,13 @@ def plot_lr_range(result: LRRangeResult, out: Any = None, *, title: str | None =
         low, start = float(finite.min()), float(finite[0])
         top = max(start, low) * 1.5
         ax.set_ylim(low - 0.05 * (top - low), top)
-    ax.set_xscale("log")
+    log_axis(ax, "x")
     ax.set_xlabel("learning rate")
     ax.set_ylabel("training loss")
     ax.grid(True, which="major", alpha=0.3)
     optimizer = result.config.get("optimizer", "")
     ax.set_title(title or f"LR range test ({optimizer}, {len(result.lrs)} steps)")
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(loc="upper left", fontsize="small")
     _save(figure, out)
     return figure
 
@@ -306,6 +307,7 @@ def plot_lr_sweep(result: LRSweepResult, out: Any = None, *, title: str | None =
     run blew up). Returns the Figure; out: PNG to write."""
     from matplotlib import colormaps
 
+    from steepest.figures import log_axis
     from steepest.lab.plots import _figure, _save
 
     figure = _figure(7.5, 4.6)
@@ -326,12 +328,12 @@ def plot_lr_sweep(result: LRSweepResult, out: Any = None, *, title: str | None =
             if last.size:
                 ax.plot(steps[last[-1]], curve[last[-1]], marker="X", markersize=10,
                         color=colour, markeredgecolor="black", linestyle="none")
-    ax.set_yscale("log")
+    log_axis(ax, "y")
     ax.set_xlabel("step")
     ax.set_ylabel("mini-batch loss")
     ax.grid(True, which="both", alpha=0.25)
     optimizer = result.config.get("optimizer", "")
     ax.set_title(title or f"Fixed learning rates ({optimizer}): too small, right, too large")
-    ax.legend(loc="best", fontsize=8)
+    ax.legend(loc="best", fontsize="small")
     _save(figure, out)
     return figure

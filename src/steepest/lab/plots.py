@@ -380,7 +380,7 @@ def plot_learning_rates(surface: str | Surface = "rough-bowl",
                     zorder=4, **style)
         ax.set_xlim(left, right)
         ax.set_ylim(-0.05 * curve.max(), 1.05 * curve.max())
-        ax.set_title(f"lr = {lr:g} ({verdict}):\n{_outcome(path)}", fontsize=10)
+        ax.set_title(f"lr = {lr:g} ({verdict}):\n{_outcome(path)}", fontsize="medium")
         ax.set_xlabel("x")
     axes[0].set_ylabel("f(x)")
     figure.suptitle(f"Gradient descent on {surface.formula}, {steps} steps")

@@ -43,9 +43,11 @@ body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; max
 h1 { margin-bottom: 0.1em; } .meta { color: #666; font-size: 0.9em; margin-top: 0; }
 pre, code { font-family: Menlo, Consolas, monospace; font-size: 0.9em; background: #f4f4f4; }
 pre { padding: 0.6em 0.8em; overflow-x: auto; border-radius: 4px; }
+pre.command { white-space: pre-wrap; overflow-wrap: anywhere; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.92em; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
-th { background: #eee; } td:first-child, th:first-child { text-align: left; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }
+th { background: #eee; } th.num, td.num { text-align: right; }
+details { margin: 1.5em 0; } summary { cursor: pointer; color: #444; }
 caption { caption-side: top; text-align: left; font-weight: bold; padding-bottom: 0.3em; }
 figure { margin: 1em 0 2em; } figure img { max-width: 100%; height: auto; }
 figcaption { color: #444; font-size: 0.92em; }
@@ -108,14 +110,18 @@ def markdown_table(rows: Sequence[Any], headers: Sequence[str] | None = None) ->
     def clean(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", " ")
 
-    numeric = [
-        bool(cells) and all(_looks_numeric(row[i]) for row in cells if row[i] not in ("", "-"))
-        for i in range(len(headers))
-    ]
+    numeric = _numeric_columns(cells, len(headers))
     lines = ["| " + " | ".join(clean(h) for h in headers) + " |",
              "|" + "|".join("---:" if num else "---" for num in numeric) + "|"]
     lines += ["| " + " | ".join(clean(c) for c in row) + " |" for row in cells]
     return "\n".join(lines)
+
+
+def _numeric_columns(cells: list[list[str]], count: int | None = None) -> list[bool]:
+    """Whether each column holds numbers only (empty cells and "-" aside)."""
+    count = len(cells[0]) if count is None else count
+    return [bool(cells) and all(_looks_numeric(row[i]) for row in cells
+                                if row[i] not in ("", "-")) for i in range(count)]
 
 
 def _looks_numeric(text: str) -> bool:
@@ -256,22 +262,27 @@ class Report:
               caption: str | None = None) -> None:
         """An HTML table from a list of dicts, or from headers plus a list of sequences."""
         headers, cells = normalise_table(rows, headers)
+        # Numbers right-aligned (their digits line up), words left-aligned.
+        kinds = [' class="num"' if numeric else "" for numeric in _numeric_columns(cells)]
         parts = ["<table>"]
         if caption:
             parts.append(f"<caption>{html.escape(str(caption))}</caption>")
-        parts.append("<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+        parts.append("<thead><tr>" + "".join(f"<th{kind}>{html.escape(h)}</th>"
+                                             for h, kind in zip(headers, kinds, strict=True))
                      + "</tr></thead><tbody>")
         for row in cells:
-            parts.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>")
+            parts.append("<tr>" + "".join(f"<td{kind}>{html.escape(c)}</td>"
+                                          for c, kind in zip(row, kinds, strict=True)) + "</tr>")
         parts.append("</tbody></table>")
         self._blocks.append("".join(parts))
 
     def command(self, argv: Sequence[str] | str) -> None:
-        """The exact command that made the study (shell-quoted), shown at the top."""
+        """The exact command that made the study (shell-quoted), shown at the top, wrapped to
+        the page's width."""
         self._command = argv if isinstance(argv, str) else shlex.join(str(a) for a in argv)
 
     def config(self, config: Mapping[str, Any]) -> None:
-        """The study's configuration, shown as JSON."""
+        """The study's configuration, shown as JSON at the end of the page, folded."""
         if not isinstance(config, Mapping):
             raise TypeError(f"report.config expects a dict, got {type(config).__name__}")
         self._config = _jsonable(dict(config))
@@ -291,12 +302,12 @@ class Report:
             f'<p class="meta">steepest {html.escape(__version__)} · {html.escape(date)}</p>',
         ]
         if self._command is not None:
-            parts.append(f"<p>Command:</p><pre>{html.escape(self._command)}</pre>")
-        if self._config is not None:
-            text = json.dumps(self._config, indent=2, sort_keys=False, default=str)
-            parts.append(f"<details open><summary>Configuration</summary>"
-                         f"<pre>{html.escape(text)}</pre></details>")
+            parts.append(f'<p>Command:</p><pre class="command">{html.escape(self._command)}</pre>')
         parts.extend(self._blocks)
+        if self._config is not None:  # the details, after what the study found
+            text = json.dumps(self._config, indent=2, sort_keys=False, default=str)
+            parts.append(f"<details><summary>Configuration</summary>"
+                         f"<pre>{html.escape(text)}</pre></details>")
         parts.append("</body></html>\n")
         return "\n".join(parts)
 
