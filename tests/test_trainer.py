@@ -448,3 +448,74 @@ def test_a_checkpoint_in_the_legacy_layout_resumes_bit_for_bit():
     ema_whole, ema_resumed = whole.trainer.ema.state_dict(), resumed.trainer.ema.state_dict()
     for name, value in ema_whole.items():
         np.testing.assert_array_equal(ema_resumed[name], value, err_msg=name)
+
+
+def test_history_plot_returns_a_figure_of_the_curves(small, tmp_path):
+    x, y, xt, yt = small
+    history = fit(_mlp(), (x, y), optimizer="sgd", lr=0.1, schedule="cosine", epochs=4,
+                  batch_size=100, validation_split=0.2, test_data=(xt, yt), **_quiet())
+    figure = history.plot(tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    loss, accuracy, lr = figure.axes
+    assert [ax.get_title() for ax in figure.axes] == ["loss", "accuracy", "learning rate"]
+    solid, dashed, dotted = loss.lines
+    assert list(solid.get_xdata()) == [1, 2, 3, 4]
+    assert list(solid.get_ydata()) == history["loss"] and list(dashed.get_ydata()) == \
+        history["val_loss"] and list(dotted.get_ydata()) == history["test_loss"]
+    assert list(lr.lines[0].get_ydata()) == history["lr"]
+    labels = [text.get_text() for text in figure.legends[0].get_texts()]
+    assert labels == ["this run", "training", "validation", "test"]
+
+
+def test_fit_in_a_notebook_draws_a_live_plot_that_updates_in_place(small, monkeypatch):
+    from steepest.train import LivePlot, callbacks
+
+    x, y, _, _ = small
+    shown = []
+
+    class Handle:
+        def update(self, png):
+            shown.append(("update", png))
+
+    def display(png):
+        shown.append(("display", png))
+        return Handle()
+
+    live = LivePlot(interval=0.0, display=display)
+    fit(_mlp(), (x, y), optimizer="sgd", lr=0.1, epochs=3, batch_size=100,
+        callbacks=[live], **_quiet())
+    assert [kind for kind, _ in shown] == ["display", "update", "update", "update"]
+    assert all(png[:4] == b"\x89PNG" for _, png in shown) and live.draws == 4
+    # fit adds one by itself only in a Jupyter kernel, and only with progress on.
+    added = []
+    monkeypatch.setattr(callbacks, "_ipython_display", lambda png: added.append(png) or Handle())
+    monkeypatch.setattr(sys.modules["steepest.train.fit"], "in_notebook", lambda: True)
+    fit(_mlp(), (x, y), optimizer="sgd", lr=0.1, epochs=1, batch_size=100, log=None)
+    assert len(added) == 1
+    fit(_mlp(), (x, y), optimizer="sgd", lr=0.1, epochs=1, batch_size=100, **_quiet())
+    assert len(added) == 1 and not callbacks.in_notebook()
+
+
+def test_the_notebook_picture_goes_through_ipythons_display_and_is_replaced():
+    import base64
+
+    from IPython.core.formatters import DisplayFormatter
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from steepest.train.callbacks import _ipython_display
+
+    shell = InteractiveShell.instance()
+    published = []
+    shell.display_pub.publish = lambda data, metadata=None, **kwargs: published.append(
+        (data, kwargs.get("transient"), kwargs.get("update", False)))
+    assert isinstance(shell.display_formatter, DisplayFormatter)
+    try:
+        handle = _ipython_display(b"\x89PNG first")
+        handle.update(b"\x89PNG second")
+    finally:
+        InteractiveShell.clear_instance()
+    (first, transient, update), (second, transient_again, updated) = published
+    assert base64.b64decode(first["image/png"]) == b"\x89PNG first"
+    assert base64.b64decode(second["image/png"]) == b"\x89PNG second"
+    assert transient["display_id"] == transient_again["display_id"]   # the same picture...
+    assert not update and updated                                     # ...replaced in place

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 __all__ = ["STYLES", "current_style", "figure_style", "integer_ticks", "log_axis", "new_figure",
-           "slide_size"]
+           "plot_curves", "slide_size"]
 
 STYLES = ("default", "slide")
 
@@ -126,3 +126,70 @@ def integer_ticks(axis: Any) -> None:
     from matplotlib.ticker import MaxNLocator
 
     axis.set_major_locator(MaxNLocator(integer=True))
+
+
+# Learning curves: the loss, the task's headline metric (the first of these any run logged:
+# accuracy for classification, r2 for regression) and the learning rate when logged; in each
+# panel training solid, validation dashed, test dotted.
+HEADLINE_METRICS = ("accuracy", "r2", "rmse", "mae")
+SPLITS = {"-": "training", "--": "validation", ":": "test"}
+
+
+def curve_panel(metric: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """A panel's title and its metric names with line styles (train, validation, test)."""
+    return metric, ((metric, "-"), (f"val_{metric}", "--"), (f"test_{metric}", ":"))
+
+
+def plot_curves(runs: Any, out: Any = None, *, figure: Any = None) -> Any:
+    """Loss, accuracy (or the first of HEADLINE_METRICS logged) and (when logged) learning rate
+    against epoch for one or more runs.
+
+    runs: [(label, {metric name: (epochs (n,), values (n,))}), ...]; one colour per run,
+    training solid, validation dashed, test dotted, whole-number epoch ticks. The legend sits
+    beside the panels (it covers no curve): each run once, then the line styles. figure: an
+    existing Figure to draw into again (a live plot), cleared first. Returns the Figure.
+    """
+    from matplotlib.lines import Line2D
+
+    logged = set().union(*(metrics for _, metrics in runs))
+    headline = next((m for m in HEADLINE_METRICS
+                     if logged & {name for name, _ in curve_panel(m)[1]}), "accuracy")
+    panels = [curve_panel("loss"), curve_panel(headline)]
+    if "lr" in logged:
+        panels.append(("learning rate", (("lr", "-"),)))
+    if figure is None:
+        figure = new_figure(4.6 * len(panels) + 2.4, 4.4)
+    else:
+        figure.clear()
+    axes = figure.subplots(1, len(panels))
+    colors = [f"C{i % 10}" for i in range(len(runs))]
+    styles: set[str] = set()
+    for ax, (title, lines) in zip(axes, panels, strict=True):
+        drawn = False
+        for (_, metrics), color in zip(runs, colors, strict=True):
+            for name, style in lines:
+                if name not in metrics:
+                    continue
+                epochs, values = metrics[name]
+                ax.plot(epochs, values, style, color=color, linewidth=1.8,
+                        marker="." if len(epochs) < 30 else None)
+                styles.add(style)
+                drawn = True
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        integer_ticks(ax.xaxis)
+        ax.set_ylabel(title)
+        ax.grid(True, alpha=0.3)
+        if not drawn:
+            ax.text(0.5, 0.5, f"no {title} logged", ha="center", va="center",
+                    transform=ax.transAxes, color="0.5")
+    handles = [Line2D([], [], color=color, linewidth=2.5, label=label)
+               for (label, _), color in zip(runs, colors, strict=True)]
+    if len(styles) > 1:
+        handles += [Line2D([], [], color="0.2", linestyle=style, linewidth=1.8,
+                           label=SPLITS[style]) for style in SPLITS if style in styles]
+    figure.legend(handles=handles, loc="outside right center", fontsize="small",
+                  frameon=False)
+    if out is not None:
+        figure.savefig(out)
+    return figure

@@ -10,6 +10,7 @@ from steepest.train.callbacks import (
     GradNormLogger,
     LambdaCallback,
     LearningRateLogger,
+    LivePlot,
     ModelCheckpoint,
 )
 from steepest.train.ema import ExponentialMovingAverage
@@ -37,7 +38,8 @@ from steepest.train.transfer import (
 __all__ = [
     "TASKS", "BatchResult", "Callback", "Classification", "EarlyStopping",
     "ExponentialMovingAverage", "GradNormLogger", "History", "LambdaCallback",
-    "LearningRateLogger", "LoadReport", "ModelCheckpoint", "NonFiniteLoss", "Regression", "Task",
+    "LearningRateLogger", "LivePlot", "LoadReport", "ModelCheckpoint", "NonFiniteLoss",
+    "Regression", "Task",
     "Trainer", "TrainingDiverged", "TrainingLoop", "evaluate", "evaluate_classifier",
     "fine_tune_last", "fit", "freeze", "get_task", "infer_task", "load_pretrained",
     "local_gradients", "optimizer_step", "param_groups_by_lr", "replace_head", "train_classifier",

@@ -270,6 +270,80 @@ class LearningRateLogger(Callback):
             logs["lr" if i == 0 else f"lr/{i}"] = lr
 
 
+def in_notebook() -> bool:
+    """Whether this runs in a Jupyter kernel (IPython already imported and a kernel's shell)."""
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell is not None and type(shell).__name__ in ("ZMQInteractiveShell", "Shell")
+
+
+class LivePlot(Callback):
+    """A figure of the training curves (`History.plot`) that updates in place in a notebook:
+    redrawn at the end of an epoch (at most once per `interval` seconds) and when training
+    ends. `fit` adds one in a Jupyter notebook when progress is on.
+
+    display: called with the PNG bytes the first time, it returns a handle whose
+    `update(png)` replaces the picture (default: IPython.display with a display_id).
+    """
+
+    def __init__(self, interval: float = 1.0, display: Any = None) -> None:
+        self.interval = float(interval)
+        self._display = display
+        self._handle: Any = None
+        self._figure: Any = None
+        self._last = -math.inf
+        self.draws = 0
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        import time
+
+        if time.monotonic() - self._last >= self.interval:
+            self._draw(trainer)
+
+    def on_train_end(self, trainer: Trainer, logs: dict[str, Any]) -> None:
+        if trainer.history.epoch:
+            self._draw(trainer)
+
+    def _draw(self, trainer: Trainer) -> None:
+        import io
+        import time
+
+        self._figure = trainer.history.plot(figure=self._figure)
+        buffer = io.BytesIO()
+        self._figure.savefig(buffer, format="png", dpi=80)
+        png = buffer.getvalue()
+        if self._handle is None:
+            self._handle = (self._display or _ipython_display)(png)
+        else:
+            self._handle.update(png)
+        self._last = time.monotonic()
+        self.draws += 1
+
+
+class _NotebookImage:
+    """The picture a notebook cell shows, replaced in place by `update` (IPython's display)."""
+
+    def __init__(self, png: bytes) -> None:
+        from IPython.display import display
+
+        self._handle = display(self._image(png), display_id=True)
+
+    @staticmethod
+    def _image(png: bytes) -> Any:
+        from IPython.display import Image
+
+        return Image(data=png, format="png")
+
+    def update(self, png: bytes) -> None:
+        self._handle.update(self._image(png))
+
+
+def _ipython_display(png: bytes) -> Any:
+    return _NotebookImage(png)
+
+
 class LambdaCallback(Callback):
     """A callback from plain functions: LambdaCallback(on_step_end=lambda t, step, logs: ...)."""
 

@@ -10,7 +10,13 @@ import numpy as np
 
 from steepest.nn.module import Module
 from steepest.tensor import Tensor
-from steepest.train.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from steepest.train.callbacks import (
+    Callback,
+    EarlyStopping,
+    LivePlot,
+    ModelCheckpoint,
+    in_notebook,
+)
 from steepest.train.trainer import History, Trainer
 
 
@@ -37,9 +43,9 @@ def fit(model: Module, data: Any, *, optimizer: Any = "adam", lr: float | None =
         resume: str | Path | None = None, fork: bool = False,
         extend_schedule: str | None = None, store: Any = None, run_name: str | None = None,
         config: dict[str, Any] | None = None, command: str | None = None,
-        progress: bool = True, seed: int = 0, log: Callable[[str], None] | None = print,
-        reduce_gradients: Callable | None = None, apply_update: Callable | None = None,
-        forward_backward: Callable | None = None,
+        progress: bool = True, live_plot: bool | None = None, seed: int = 0,
+        log: Callable[[str], None] | None = print, reduce_gradients: Callable | None = None,
+        apply_update: Callable | None = None, forward_backward: Callable | None = None,
         keep_memory: bool = True) -> History:
     """Train `model` on `data` and return its History.
 
@@ -68,6 +74,9 @@ def fit(model: Module, data: Any, *, optimizer: Any = "adam", lr: float | None =
       new steps); otherwise ScheduleExtensionError (see `train.extension`).
     store: a `store.RunStore`, a path to one, or True for the default (`runs/steepest.db` or
       $STEEPEST_DB): config, metrics, checkpoints and results are recorded there.
+    progress: a tqdm.auto progress bar (a widget in a notebook). live_plot: a figure of the
+      curves updating every epoch (`callbacks.LivePlot`); None: in a Jupyter notebook when
+      progress is on.
     seed: seeds the data order, augmentation and the validation split (not the model's
       initialisation: seed that with `steepest.manual_seed` before building the model).
     forward_backward / reduce_gradients / apply_update: the training loop's seams
@@ -158,6 +167,8 @@ def fit(model: Module, data: Any, *, optimizer: Any = "adam", lr: float | None =
             span_config = span.config()
 
     callbacks = list(callbacks)
+    if live_plot or (live_plot is None and progress and in_notebook()):
+        callbacks.append(LivePlot())
     # Checkpoints before early stopping: `last` is saved before the best weights are restored.
     if checkpoint_dir is not None:
         callbacks.append(ModelCheckpoint(checkpoint_dir, monitor=monitor,

@@ -68,6 +68,18 @@ class History:
         return {"history": self.history, "epoch": self.epoch,
                 "step_loss": np.array(self.step_loss, dtype=np.float64)}
 
+    def plot(self, out: Any = None, *, figure: Any = None) -> Any:
+        """Loss, accuracy and learning rate against epoch (training solid, validation dashed,
+        test dotted) as a matplotlib Figure, written to `out` if given. figure: a Figure to
+        draw into again (what the live plot of `fit` in a notebook does)."""
+        from steepest.figures import plot_curves
+
+        epochs = np.array(self.epoch)
+        metrics = {name: (epochs, np.array(values)) for name, values in self.history.items()}
+        run_id = getattr(self, "run_id", None)
+        label = "this run" if run_id is None else f"run #{run_id}"
+        return plot_curves([(label, metrics)], out, figure=figure)
+
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.history = {k: list(v) for k, v in state["history"].items()}
         self.epoch = list(state["epoch"])
