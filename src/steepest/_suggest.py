@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
 def close_matches(word: str, choices: Iterable[str], count: int = 1) -> list[str]:
     """The names in `choices` closest to `word` (difflib's ratio of at least 0.6), best first;
     a choice that starts with `word` counts as close ("--optim" -> "--optimizer")."""
+    import difflib
+
     choices = [str(choice) for choice in choices]
     found = difflib.get_close_matches(word, choices, n=count, cutoff=0.6)
     if not found and len(word) >= 3:

@@ -46,7 +46,10 @@ _style: contextvars.ContextVar[str] = contextvars.ContextVar("steepest_figure_st
 def check_style(name: str) -> str:
     """`name` if it is a style, else a ValueError listing them."""
     if name not in STYLES:
-        raise ValueError(f"unknown figure style {name!r}; choose from {', '.join(STYLES)}")
+        from steepest._suggest import did_you_mean
+
+        raise ValueError(f"unknown figure style {name!r}{did_you_mean(str(name), STYLES)}; "
+                         f"choose from {', '.join(STYLES)}")
     return name
 
 

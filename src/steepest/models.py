@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from steepest import nn
+from steepest._suggest import did_you_mean
 from steepest.nn import init as nn_init
 from steepest.tensor import Tensor
 
@@ -58,7 +59,8 @@ def _activation_name(where: str, activation: str) -> str:
     name = str(activation).lower().replace("-", "_")
     if name not in ACTIVATIONS:
         raise ValueError(
-            f"{where}: unknown activation {activation!r}; choose from {sorted(ACTIVATIONS)}"
+            f"{where}: unknown activation {activation!r}{did_you_mean(name, ACTIVATIONS)}; "
+            f"choose from {sorted(ACTIVATIONS)}"
         )
     return name
 
@@ -79,7 +81,8 @@ def _parse_init(where: str, init: str) -> tuple[str, float]:
             )
         return kind, std
     if kind not in ("default", "xavier", "he") or argument:
-        raise ValueError(f"{where}: unknown init {init!r}; choose from {list(INITS)}")
+        raise ValueError(f"{where}: unknown init {init!r}{did_you_mean(kind, INITS)}; choose "
+                         f"from {list(INITS)}")
     return kind, 0.0
 
 
@@ -353,7 +356,8 @@ def build_model(name: str, sample_shape: Sequence[int] | int, num_classes: int,
     """
     key = str(name).lower().replace("_", "-")
     if key not in MODELS:
-        raise ValueError(f"unknown model {name!r}; choose from {list(MODELS)}")
+        raise ValueError(f"unknown model {name!r}{did_you_mean(key, MODELS)}; choose from "
+                         f"{list(MODELS)}")
     shape = _sample_shape(sample_shape)
     num_classes = _check_int("build_model", "num_classes", num_classes)
     in_features = int(np.prod(shape))

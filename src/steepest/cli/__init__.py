@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import signal
 import sys
 from typing import Any
@@ -14,16 +15,48 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a mistake prints one line (no usage block) and exits with status 2."""
+    """argparse, but a mistake prints one line (no usage block) and exits with status 2, with
+    the name meant when one is close ("did you mean --optimizer?")."""
+
+    _parsing: _Parser | None = None  # the innermost (sub)command parser at work
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        _Parser._parsing = self
+        return super().parse_known_args(args, namespace)
 
     def error(self, message: str):  # type: ignore[override]
-        self.exit(2, f"{self.prog}: {message} (see '{self.prog} --help')\n")
+        owner = self
+        if message.startswith("unrecognized arguments") and _Parser._parsing is not None:
+            owner = _Parser._parsing  # the subcommand whose options were mistyped
+        self.exit(2, f"{self.prog}: {message}{_suggestion(message, owner)} "
+                     f"(see '{owner.prog} --help')\n")
+
+
+def _suggestion(message: str, parser: argparse.ArgumentParser) -> str:
+    """" (did you mean ...?)" for a mistyped option or choice in an argparse message."""
+    from steepest._suggest import close_matches
+
+    if "did you mean" in message:
+        return ""
+    choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)$", message)
+    if choice:
+        found = close_matches(choice.group(1), re.findall(r"'([^']*)'", choice.group(2)))
+        return f" (did you mean {found[0]!r}?)" if found else ""
+    if message.startswith("unrecognized arguments: "):
+        options = list(parser._option_string_actions)
+        guesses = [match for word in message.split(": ", 1)[1].split() if word.startswith("-")
+                   for match in close_matches(word.split("=")[0], options)]
+        return f" (did you mean {' or '.join(dict.fromkeys(guesses))}?)" if guesses else ""
+    return ""
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from steepest import __version__
+
     parser = _Parser(
         prog="steepest", description="Gradient descent, from the chain rule up, on NumPy."
     )
+    parser.add_argument("--version", action="version", version=f"steepest {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     # Imported here: the subcommand modules need UsageError from this module.
     from steepest.cli import async_study, compare, diagnose, race, runs, serve, train

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from steepest._suggest import did_you_mean
 from steepest.cli import UsageError
 from steepest.cli.values import add_style_option, print_table, start_report
 from steepest.cli.values import count as _count
@@ -183,7 +184,8 @@ def _command(study: str, options: dict[str, Any], args: argparse.Namespace) -> s
 
 def _check_choice(value: str, option: str, valid: tuple[str, ...] | list[str]) -> None:
     if value not in valid:
-        raise UsageError(f"{option}: unknown name {value!r}; choose from {', '.join(valid)}")
+        raise UsageError(f"{option}: unknown name {value!r}{did_you_mean(value, valid)}; "
+                         f"choose from {', '.join(valid)}")
 
 
 def _check_options(study: str, options: dict[str, Any]) -> None:
@@ -211,7 +213,8 @@ def _check_options(study: str, options: dict[str, Any]) -> None:
                 check_init(name)
             except ValueError:
                 raise UsageError(
-                    f"--inits: unknown name {name!r}; choose from {', '.join(INITS)}"
+                    f"--inits: unknown name {name!r}{did_you_mean(name, INITS[:-1])}; choose "
+                    f"from {', '.join(INITS)}"
                 ) from None
         if not names or len(set(names)) != len(names):
             raise UsageError(f"--inits needs distinct names, got {options['inits']!r}")

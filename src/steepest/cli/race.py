@@ -7,6 +7,7 @@ import math
 import os
 from typing import Any
 
+from steepest._suggest import did_you_mean
 from steepest.cli import UsageError
 from steepest.cli.values import add_style_option
 
@@ -111,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
         _print_list()
         return 0
     if args.surface not in SURFACES:
-        raise UsageError(f"unknown surface {args.surface!r}; choose one of: {', '.join(SURFACES)}")
+        raise UsageError(f"unknown surface {args.surface!r}{did_you_mean(args.surface, SURFACES)}"
+                         f"; choose one of: {', '.join(SURFACES)}")
     surface = get_surface(args.surface)
     names = [name.strip() for name in args.optimizers.split(",") if name.strip()]
     if not names:
@@ -119,7 +121,8 @@ def run(args: argparse.Namespace) -> int:
     for name in names:
         if name not in OPTIMIZERS:
             raise UsageError(
-                f"unknown optimizer {name!r}; choose from: {', '.join(OPTIMIZERS)}"
+                f"unknown optimizer {name!r}{did_you_mean(name, OPTIMIZERS)}; choose from: "
+                f"{', '.join(OPTIMIZERS)}"
             )
     if len(set(names)) != len(names):
         raise UsageError(f"--optimizers lists an optimizer twice: {args.optimizers!r}")

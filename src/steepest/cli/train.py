@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from steepest._suggest import did_you_mean
 from steepest.cli import UsageError
 from steepest.optim.spec import find_preset, preset_names
 
@@ -232,7 +233,8 @@ def _checked_options(raw: dict[str, Any], source: str,
             if unknown_ok:
                 continue
             known = ", ".join(k.replace("_", "-") for k in OPTIONS if k != "progress")
-            raise UsageError(f"{source}: unknown key {key!r}; valid keys: {known}")
+            raise UsageError(f"{source}: unknown key {key!r}"
+                             f"{did_you_mean(str(key), known.split(', '))}; valid keys: {known}")
         convert = OPTIONS[name][0]
         # A run is as long as its steps or its epochs: the other one is None.
         if value is None and (DEFAULTS[name] is None or name in ("steps", "epochs")):

@@ -8,6 +8,7 @@ import argparse
 import math
 from typing import Any
 
+from steepest._suggest import did_you_mean
 from steepest.cli import UsageError
 
 
@@ -68,7 +69,8 @@ def names(text: str, option: str, valid: tuple[str, ...] | list[str]) -> list[st
         raise UsageError(f"{option} needs at least one name; choose from {', '.join(valid)}")
     for name in names:
         if name not in valid:
-            raise UsageError(f"{option}: unknown name {name!r}; choose from {', '.join(valid)}")
+            raise UsageError(f"{option}: unknown name {name!r}{did_you_mean(name, valid)}; "
+                             f"choose from {', '.join(valid)}")
     if len(set(names)) != len(names):
         raise UsageError(f"{option} lists a name twice: {text!r}")
     return names

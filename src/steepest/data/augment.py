@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from steepest._suggest import did_you_mean
+
 Transform = Callable[[np.ndarray, np.ndarray, np.random.Generator],
                      tuple[np.ndarray, np.ndarray]]
 
@@ -713,7 +715,8 @@ def _parse_spec(spec: str | Sequence[str]) -> dict[str, float | None]:
         name, _, value_text = item.partition(":")
         name = name.strip().lower().replace("_", "-")
         if name not in AUGMENTATIONS:
-            raise ValueError(f"unknown augmentation {name!r}: choose from "
+            raise ValueError(f"unknown augmentation {name!r}{did_you_mean(name, AUGMENTATIONS)}: "
+                             f"choose from "
                              f"{', '.join(AUGMENTATIONS)} (comma-separated, each optionally "
                              "name:value)")
         if name in chosen:
@@ -836,8 +839,8 @@ def _view(x: np.ndarray, view: str | Callable[[np.ndarray], np.ndarray],
         if x.ndim != 4:
             raise ValueError(f"TTA view {view!r} needs images (N, C, H, W), got shape {x.shape}")
         return _shift(x, 2, shift if view == "shift-down" else -shift)
-    raise ValueError(f"unknown TTA view {view!r}: choose from {', '.join(TTA_VIEWS)}, or pass a "
-                     "function x -> x")
+    raise ValueError(f"unknown TTA view {view!r}{did_you_mean(str(view), TTA_VIEWS)}: choose "
+                     f"from {', '.join(TTA_VIEWS)}, or pass a function x -> x")
 
 
 def check_tta_views(views: Sequence[str | Callable[[np.ndarray], np.ndarray]],
@@ -847,7 +850,8 @@ def check_tta_views(views: Sequence[str | Callable[[np.ndarray], np.ndarray]],
     probe = np.zeros((1, *sample_shape), dtype=np.float32)
     for view in views:
         if not callable(view) and view not in TTA_VIEWS:
-            raise ValueError(f"unknown view {view!r}; choose from {', '.join(TTA_VIEWS)}")
+            raise ValueError(f"unknown view {view!r}{did_you_mean(str(view), TTA_VIEWS)}; "
+                             f"choose from {', '.join(TTA_VIEWS)}")
         if not callable(view):
             _view(probe, view, 1)
 

@@ -22,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from steepest import _limits
+from steepest._suggest import did_you_mean
 
 
 class DataError(ValueError):
@@ -815,5 +816,5 @@ def load_dataset(name: str, root: str | os.PathLike | None = None,
         if key == "cifar10":
             return load_cifar10(folder)
         return load_mnist(folder, kind="fashion" if key == "fashion-mnist" else "mnist")
-    raise DataError(f"unknown dataset {text!r}: choose one of {', '.join(DATASETS)}, or give "
-                     "the path of a .npz or .csv file")
+    raise DataError(f"unknown dataset {text!r}{did_you_mean(key, DATASETS)}: choose one of "
+                    f"{', '.join(DATASETS)}, or give the path of a .npz or .csv file")

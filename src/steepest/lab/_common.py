@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from steepest._suggest import did_you_mean
 from steepest.nn.module import Module
 from steepest.tensor import Tensor
 
@@ -71,7 +72,8 @@ def check_optimizer(name: Any, where: str) -> str:
     from steepest.optim.registry import OPTIMIZERS
 
     if name not in OPTIMIZERS:
-        raise ValueError(f"{where}: unknown optimizer {name!r}; choose from "
+        raise ValueError(f"{where}: unknown optimizer {name!r}"
+                         f"{did_you_mean(str(name), OPTIMIZERS)}; choose from "
                          f"{', '.join(OPTIMIZERS)}")
     return str(name)
 

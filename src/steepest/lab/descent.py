@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from steepest._suggest import did_you_mean
 from steepest.lab._common import ShortRepr
 from steepest.lab.surfaces import Surface, get_surface
 from steepest.nn.parameter import Parameter
@@ -161,7 +162,8 @@ def _resolve(optimizer: str | type) -> tuple[str, type, NamedOptimizer | None]:
     if isinstance(optimizer, str):
         if optimizer not in OPTIMIZERS:
             raise ValueError(
-                f"unknown optimizer {optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}"
+                f"unknown optimizer {optimizer!r}{did_you_mean(optimizer, OPTIMIZERS)}; "
+                f"choose one of: {', '.join(OPTIMIZERS)}"
             )
         spec = OPTIMIZERS[optimizer]
         return spec.name, spec.resolve(), spec

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from steepest._suggest import did_you_mean
 from steepest.lab._common import ShortRepr, as_arrays, batches, check_optimizer, make_optimizer
 
 __all__ = [
@@ -85,8 +86,6 @@ def check_activation(activation: str, *, batch_norm: bool = False) -> None:
     "+bn")."""
     base, with_bn = split_activation(activation) if batch_norm else (activation, False)
     if base not in ACTIVATIONS:
-        from steepest._suggest import did_you_mean
-
         raise ValueError(
             f"unknown activation {activation!r}{did_you_mean(base, ACTIVATIONS)}; choose from "
             f"{', '.join(ACTIVATIONS)}" + (" (each may end in +bn)" if batch_norm else "")
@@ -106,7 +105,8 @@ def check_init(init: str) -> str:
             )
         return init
     if init not in INITS[:-1]:
-        raise ValueError(f"unknown init {init!r}; choose from {', '.join(INITS)}")
+        raise ValueError(f"unknown init {init!r}{did_you_mean(init, INITS[:-1])}; choose from "
+                         f"{', '.join(INITS)}")
     return init
 
 

@@ -16,6 +16,7 @@ from functools import cached_property
 
 import numpy as np
 
+from steepest._suggest import did_you_mean
 from steepest.autograd import ops
 from steepest.autograd.grad_mode import no_grad
 from steepest.tensor import Tensor
@@ -478,6 +479,7 @@ def get_surface(surface: str | Surface, **options: float) -> Surface:
         return surface
     if surface not in SURFACES:
         raise ValueError(
-            f"unknown surface {surface!r}; choose one of: {', '.join(SURFACES)}"
+            f"unknown surface {surface!r}{did_you_mean(str(surface), SURFACES)}; choose one "
+            f"of: {', '.join(SURFACES)}"
         )
     return SURFACES[surface](**options)

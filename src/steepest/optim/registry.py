@@ -34,6 +34,7 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from steepest._suggest import did_you_mean
 from steepest.optim.spec import preset_names
 
 __all__ = ["OPTIMIZERS", "SCHEDULES", "make_optimizer", "make_scheduler"]
@@ -61,7 +62,8 @@ def _normalise(name: Any, kind: str, valid: tuple[str, ...]) -> str:
                "none": "constant", "reduce-on-plateau": "plateau"}
     key = aliases.get(key, key) if key is not None else None
     if key not in valid:
-        raise ValueError(f"unknown {kind} {name!r}; choose from {list(valid)}")
+        raise ValueError(f"unknown {kind} {name!r}{did_you_mean(str(key), valid)}; choose from "
+                         f"{list(valid)}")
     return key
 
 

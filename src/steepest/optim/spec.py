@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from steepest._suggest import did_you_mean
+
 __all__ = [
     "Option", "OptimizerSpec", "Preset", "Swap", "all_specs", "betas", "choice", "find_preset",
     "flag", "get_spec", "integer", "number", "optimizer_table", "optional", "pair", "preset_names",
@@ -389,7 +391,8 @@ def find_preset(name: Any) -> tuple[OptimizerSpec, Preset]:
     table = presets()
     if key in table:
         return table[key]
-    raise ValueError(f"unknown optimizer {name!r}; choose from {list(table)}")
+    raise ValueError(f"unknown optimizer {name!r}{did_you_mean(str(key), table)}; choose from "
+                     f"{list(table)}")
 
 
 def study_lr(name: str) -> float:
