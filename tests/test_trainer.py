@@ -519,3 +519,25 @@ def test_the_notebook_picture_goes_through_ipythons_display_and_is_replaced():
     assert base64.b64decode(second["image/png"]) == b"\x89PNG second"
     assert transient["display_id"] == transient_again["display_id"]   # the same picture...
     assert not update and updated                                     # ...replaced in place
+
+
+def test_val_and_test_metrics_are_of_the_model_fit_returns(small, tmp_path):
+    from steepest.store import RunStore
+
+    x, y, xt, yt = small
+    store = RunStore(tmp_path / "runs.db")
+    # In mode "max" a falling validation loss keeps epoch 1 the best: its weights come back.
+    stopper = EarlyStopping(monitor="val_loss", mode="max", patience=2,
+                            restore_best_weights=True)
+    model = _mlp()
+    history = fit(model, (x, y), lr=1e-2, epochs=20, batch_size=100, validation_split=0.25,
+                  test_data=(xt, yt), callbacks=[stopper], store=store, **_quiet())
+    assert history.epoch == [1, 2, 3]
+    # The restored model is epoch 1's: its validation metrics are epoch 1's, not the last's.
+    assert history.val["val_loss"] == pytest.approx(history["val_loss"][0], rel=1e-9)
+    assert history.val["val_accuracy"] == history["val_accuracy"][0] != \
+        history["val_accuracy"][-1]
+    assert history.test["test_loss"] == pytest.approx(history["test_loss"][0], rel=1e-9)
+    results = store.run(history.run_id).results
+    assert results["val_accuracy"] == history.val["val_accuracy"]
+    assert results["final_val_accuracy"] == history["val_accuracy"][-1]

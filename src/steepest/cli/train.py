@@ -534,9 +534,12 @@ def _train(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
         raise UsageError(str(error)) from None
     seconds = time.perf_counter() - started
     test = {k.removeprefix("test_"): v for k, v in (history.test or {}).items()}
+    val = {k.removeprefix("val_"): v for k, v in (history.val or {}).items()}
     nan = float("nan")
     if task == "classification":
         result = f"test accuracy {100 * test.get('accuracy', nan):.1f}%"
+        if val:  # the returned model on both splits, comparable
+            result = f"validation accuracy {100 * val.get('accuracy', nan):.1f}%, " + result
     else:
         result = ", ".join(f"test {name} {test.get(name, nan):.4g}" for name in ("r2", "rmse",
                                                                                  "mae"))

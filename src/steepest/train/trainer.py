@@ -46,13 +46,17 @@ class History:
     Keys: loss (training batches, mean over the epoch), the task's metrics over the epoch's
     batches (accuracy; mae, rmse, r2 for regression), lr (group 0's, as the epoch's last
     optimizer step used it), val_* with validation data, test_* with test data. `step_loss`
-    holds every optimizer step's training loss; `test` the final test metrics.
+    holds every optimizer step's training loss. `val` and `test` hold the validation and test
+    metrics of the model `fit` returns (after EarlyStopping restored its best weights, if it
+    did), to compare with each other: `history["val_accuracy"][-1]` is the last epoch's, which
+    may be another model.
     """
 
     def __init__(self) -> None:
         self.history: dict[str, list[float]] = {}
         self.epoch: list[int] = []
         self.step_loss: list[float] = []
+        self.val: dict[str, float] | None = None
         self.test: dict[str, float] | None = None
 
     def append(self, epoch: int, logs: dict[str, float]) -> None:
@@ -405,14 +409,14 @@ class Trainer:
             final: dict[str, Any] = {"steps": self.step, "epochs": self.epoch,
                                      "train_seconds": time.perf_counter() - started}
             if status == "finished":
-                self._finish(test, final)
+                self._finish(validation, test, final)
             if failure is not None:
                 final["error"] = failure
             if self.run is not None:
                 self.run.finish(status=status, results=final)
         return self.history
 
-    def _finish(self, test: Any, final: dict[str, Any]) -> None:
+    def _finish(self, validation: Any, test: Any, final: dict[str, Any]) -> None:
         # The model ends at the evaluation point (and stays there): what is tested, saved and
         # returned. The next fit moves it back.
         if hasattr(self.optimizer, "eval"):
@@ -422,6 +426,9 @@ class Trainer:
             callback.on_loop_end(self)
         for callback in self.callbacks:
             callback.on_train_end(self, final)
+        if validation is not None:  # the model as returned, beside its test metrics
+            self.history.val = {f"val_{k}": v for k, v in self.evaluate(validation).items()}
+            final.update(self.history.val)
         if test is not None:
             self.history.test = {f"test_{k}": v for k, v in self.evaluate(test).items()}
             if self.tta and isinstance(test, tuple):
