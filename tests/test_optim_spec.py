@@ -149,7 +149,8 @@ def test_presets_and_study_rates_come_from_the_specs():
     assert spec is optim.SGD.spec and preset.options == {"momentum": 0.9, "nesterov": True}
     assert study_lr("sgd") == 1.0 and study_lr("momentum") == 0.1
     assert study_lr("adamw") == get_spec("AdamW").study_lr
-    with pytest.raises(ValueError, match="unknown optimizer 'adamx'; choose from"):
+    with pytest.raises(ValueError,
+                       match=r"unknown optimizer 'adamx' \(did you mean 'adam'\?\); choose"):
         find_preset("adamx")
     assert isinstance(Preset("x"), Preset)
 
