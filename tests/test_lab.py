@@ -380,7 +380,26 @@ def test_learning_rate_picture_shows_too_small_right_and_too_large(tmp_path):
     titles = [ax.get_title() for ax in figure.axes]
     assert "too small" in titles[0] and "stuck in a local minimum, x = 3.04" in titles[0]
     assert "right" in titles[1] and "global minimum x = 0.00" in titles[1]
-    assert "too large" in titles[2] and "overshoots" in titles[2]
+    assert "too large" in titles[2] and "jumps over the global minimum 11 times" in titles[2]
+    # The lecture's tiny person stands where each walk began and where it ended.
+    from matplotlib.offsetbox import AnnotationBbox
+
+    walkers = [a for a in figure.axes[0].artists if isinstance(a, AnnotationBbox)]
+    walk = descend("rough-bowl", "sgd", None, 30, lr=0.01)
+    np.testing.assert_allclose([w.xy for w in walkers],
+                               [(walk.points[0, 0], walk.losses[0]),
+                                (walk.points[-1, 0], walk.losses[-1])])
+
+
+def test_pitfalls_picture_a_local_minimum_a_saddle_and_a_ravine(tmp_path):
+    from steepest.lab import plot_pitfalls
+
+    figure = plot_pitfalls(tmp_path / "pitfalls.png")
+    _png(tmp_path / "pitfalls.png")
+    titles = [ax.get_title().replace("\n", " ") for ax in figure.axes]
+    assert titles[0].startswith("A local minimum") and "the steps stop" in titles[0]
+    assert titles[1].startswith("A saddle point") and "it stalls" in titles[1]
+    assert titles[2].startswith("A ravine") and "zig-zags" in titles[2]
 
 
 def test_plots_reject_mixed_surfaces_and_2d_learning_rate_picture():

@@ -17,7 +17,13 @@ from steepest.lab.descent import (
     race,
     race_table,
 )
-from steepest.lab.plots import animate_race, plot_learning_rates, plot_losses, plot_race
+from steepest.lab.plots import (
+    animate_race,
+    plot_learning_rates,
+    plot_losses,
+    plot_pitfalls,
+    plot_race,
+)
 from steepest.lab.surfaces import (
     SURFACES,
     Ackley,
@@ -77,6 +83,6 @@ __all__ = [
     "OPTIMIZERS", "SURFACES", "Ackley", "Beale", "Bowl", "Himmelblau", "Minimum",
     "MonkeySaddle", "NamedOptimizer", "Path", "Rastrigin", "Ravine", "Rosenbrock", "RoughBowl",
     "Saddle", "Surface", "animate_race", "descend", "format_option", "get_surface",
-    "optimizer_options", "parse_option", "plot_learning_rates", "plot_losses", "plot_race",
-    "race", "race_table", "refine_critical_points",
+    "optimizer_options", "parse_option", "plot_learning_rates", "plot_losses", "plot_pitfalls",
+    "plot_race", "race", "race_table", "refine_critical_points",
 ]

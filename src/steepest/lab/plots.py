@@ -8,13 +8,14 @@ made with the Agg canvas directly (no pyplot), so nothing here touches a user's 
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from steepest.figures import log_axis
+from steepest.figures import current_style, log_axis
 from steepest.lab.descent import Path, descend
 from steepest.lab.surfaces import Surface, get_surface
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from steepest.lab.compare import BatchSizeResult, CompareResult, RegularisationResult
 
 __all__ = ["animate_race", "plot_batch_sizes", "plot_compare", "plot_learning_rates",
-           "plot_losses", "plot_race", "plot_regularisation"]
+           "plot_losses", "plot_pitfalls", "plot_race", "plot_regularisation"]
 
 # Coordinates beyond this are a divergence on its way to infinity: left out of the drawing
 # (Agg's path clipping loses precision on astronomically large coordinates).
@@ -332,9 +333,38 @@ def _outcome(path: Path, tol: float = 1e-2) -> str:
         if minimum.is_global:
             return f"global minimum {where} (step {path.first_within(tol)})"
         return f"stuck in a local minimum, {where}"
+    best = path.surface.global_minimum
+    if best is not None:
+        side = np.sign(path.points[:, 0] - best.point[0])
+        jumps = int(np.sum(side[1:] * side[:-1] < 0))
+        if jumps >= 2:
+            return f"jumps over the global minimum {jumps} times"
     if path.final_loss > path.losses[0]:
         return f"overshoots, f grows to {path.final_loss:.3g}"
     return f"still moving after {path.steps} steps, f = {path.final_loss:.3g}"
+
+
+def _draw_walker(ax: Any, x: float, y: float, *, colour: str = "black", alpha: float = 1.0,
+                 height: float = 26.0) -> None:
+    """The lecture's tiny person, standing at (x, y) in data coordinates (`height` points tall
+    in the default style, whatever the axes' scales)."""
+    from matplotlib.lines import Line2D
+    from matplotlib.offsetbox import AnnotationBbox, DrawingArea
+    from matplotlib.patches import Circle
+
+    h = _size(height)
+    area = DrawingArea(0.5 * h, h, 0, 0)
+    line = dict(color=colour, linewidth=max(1.2, h / 14), alpha=alpha,
+                solid_capstyle="round")
+    w = 0.5 * h
+    for xs, ys in (([0.5 * w, 0.5 * w], [0.32 * h, 0.72 * h]),      # body
+                   ([0.12 * w, 0.5 * w, 0.88 * w], [0.0, 0.32 * h, 0.0]),  # legs
+                   ([0.1 * w, 0.5 * w, 0.9 * w], [0.45 * h, 0.62 * h, 0.45 * h])):  # arms
+        area.add_artist(Line2D(xs, ys, **line))
+    area.add_artist(Circle((0.5 * w, 0.84 * h), 0.12 * h, facecolor="white",
+                           edgecolor=colour, linewidth=line["linewidth"], alpha=alpha))
+    ax.add_artist(AnnotationBbox(area, (x, y), box_alignment=(0.5, 0.0), frameon=False,
+                                 pad=0, zorder=6))
 
 
 def plot_learning_rates(surface: str | Surface = "rough-bowl",
@@ -342,10 +372,12 @@ def plot_learning_rates(surface: str | Surface = "rough-bowl",
                         start: Sequence[float] | None = None,
                         out: str | PathLike | None = None) -> Any:
     """Gradient descent on a 1-D surface with a learning rate too small, right, and too large:
-    three panels, each with the curve and the steps drawn on it (colour = step number).
+    three panels, each with the curve, the steps drawn on it (colour = step number) and the
+    lecture's tiny person where the walk began (grey) and where it ended.
 
     lrs: three learning rates (default: the surface's `lr_demo`, e.g. the rough bowl's
-    (0.01, 0.08, 1.05)). Each panel's title says what happened, read from the path.
+    (0.01, 0.08, 0.6)). Each panel's title says what happened, read from the path: stuck in
+    a local minimum, at the global one, or jumping back and forth over it.
     Returns the Figure; out: PNG file to write.
     """
     surface = get_surface(surface)
@@ -358,32 +390,85 @@ def plot_learning_rates(surface: str | Surface = "rough-bowl",
         raise ValueError(f"plot_learning_rates needs three learning rates, got {list(lrs)}")
     figure = _figure(13.0, 4.2)
     axes = figure.subplots(1, 3)
-    low, high = surface.window[0]
     for ax, lr, verdict in zip(axes, lrs, ("too small", "right", "too large"), strict=True):
         path = descend(surface, "sgd", start, steps, lr=lr)
-        x = _visible(path.points)[:, 0]
-        # Widen the view to show the first overshoots, but not a flight to infinity.
-        seen = x[np.isfinite(x) & (np.abs(x) < 3 * max(abs(low), abs(high)))]
-        reach = float(np.abs(seen).max()) if seen.size else 0.0
-        left, right = min(low, -reach), max(high, reach)
-        grid = np.linspace(left, right, 800)
-        curve = _curve(surface, grid)
-        ax.plot(grid, curve, color="0.3", linewidth=1.2)
-        fx = np.where(np.isnan(x), np.nan, path.losses)
-        ax.plot(x, fx, color="tab:red", linewidth=0.7, alpha=0.6)
-        ax.scatter(x, fx, c=np.arange(len(x)), cmap="plasma", s=18, zorder=3)
-        ax.plot(x[0], fx[0], marker="o", markersize=8, color="black", linestyle="none")
-        for minimum in surface.minima:
-            style = dict(marker="*", markersize=12, color="gold") if minimum.is_global else \
-                dict(marker="o", markersize=4, color="white")
-            ax.plot(minimum.point[0], minimum.value, markeredgecolor="black", linestyle="none",
-                    zorder=4, **style)
-        ax.set_xlim(left, right)
-        ax.set_ylim(-0.05 * curve.max(), 1.05 * curve.max())
-        ax.set_title(f"lr = {lr:g} ({verdict}):\n{_outcome(path)}", fontsize="medium")
-        ax.set_xlabel("x")
+        _draw_walk(ax, path)
+        # Narrow panels on a slide: the outcome on lines of its own.
+        outcome = textwrap.fill(_outcome(path), 24 if current_style() == "slide" else 60)
+        ax.set_title(f"lr = {lr:g} ({verdict}):\n{outcome}", fontsize="medium")
     axes[0].set_ylabel("f(x)")
     figure.suptitle(f"Gradient descent on {surface.formula}, {steps} steps")
+    _save(figure, out)
+    return figure
+
+
+def _draw_walk(ax: Any, path: Path) -> None:
+    """A descent on a 1-D surface: the curve, the steps on it (colour = step number), the
+    minima, and the tiny person where the walk began (grey) and where it stands now."""
+    surface = path.surface
+    low, high = surface.window[0]
+    x = _visible(path.points)[:, 0]
+    # Widen the view to show the first overshoots, but not a flight to infinity.
+    seen = x[np.isfinite(x) & (np.abs(x) < 3 * max(abs(low), abs(high)))]
+    reach = float(np.abs(seen).max()) if seen.size else 0.0
+    left, right = min(low, -reach), max(high, reach)
+    grid = np.linspace(left, right, 800)
+    curve = _curve(surface, grid)
+    ax.plot(grid, curve, color="0.3", linewidth=1.2)
+    fx = np.where(np.isnan(x), np.nan, path.losses)
+    ax.plot(x, fx, color="tab:red", linewidth=0.7, alpha=0.6)
+    ax.scatter(x, fx, c=np.arange(len(x)), cmap="plasma", s=_size(4.3) ** 2, zorder=3)
+    finite = np.nonzero(np.isfinite(x) & np.isfinite(fx))[0]
+    _draw_walker(ax, x[0], fx[0], colour="0.45", alpha=0.8)
+    if finite.size and abs(x[finite[-1]]) < 3 * max(abs(low), abs(high)):
+        _draw_walker(ax, x[finite[-1]], fx[finite[-1]])
+    for minimum in surface.minima:
+        style = dict(marker="*", markersize=_size(14), color="gold") if minimum.is_global \
+            else dict(marker="o", markersize=_size(4), color="white")
+        ax.plot(minimum.point[0], minimum.value, markeredgecolor="black", linestyle="none",
+                zorder=4, **style)
+    ax.set_xlim(left, right)
+    ax.set_ylim(-0.05 * curve.max(), 1.05 * curve.max())
+    ax.set_xlabel("x")
+
+
+def plot_pitfalls(out: str | PathLike | None = None) -> Any:
+    """The lecture's "problems with SGD", each where plain gradient descent runs into it:
+    a local minimum of the rough bowl (the tiny person stuck where the gradient is zero),
+    a saddle point (x² − y², started on the ridge: the gradient nearly vanishes and the point
+    stalls), and a ravine ((x² + 50y²)/2: it zig-zags across the steep direction and crawls
+    along the flat one). Returns the Figure; out: PNG file to write."""
+    figure = _figure(14.0, 4.6)
+    axes = figure.subplots(1, 3)
+    wrap = 26 if current_style() == "slide" else 44
+    # A local minimum: the gradient is zero, so the steps stop.
+    bowl = descend("rough-bowl", "sgd", None, 40, lr=0.01)
+    _draw_walk(axes[0], bowl)
+    axes[0].set_ylabel("f(x)")
+    axes[0].set_title("A local minimum\n" + textwrap.fill(
+        f"∇f = {bowl.grad_norms[-1]:.1g} at x = {bowl.final_point[0]:.2f}: the steps stop",
+        wrap), fontsize="medium")
+    # A saddle point: downhill along y, but the gradient there is almost zero.
+    saddle = descend("saddle", "sgd", None, 150)
+    _draw_surface(axes[1], saddle.surface, 120)
+    _draw_path(axes[1], saddle, 0)
+    x, y = _path_xy(saddle)
+    axes[1].plot(x[0], y[0], marker="o", markersize=_size(8), color="black", zorder=7)
+    lengths = np.linalg.norm(np.diff(saddle.points, axis=0), axis=1)
+    axes[1].set_title("A saddle point\n" + textwrap.fill(
+        f"∇f → 0: the steps shrink from {lengths[0]:.2g} to {lengths.min():.2g}, it stalls",
+        wrap), fontsize="medium")
+    # A ravine: steep across, flat along.
+    ravine = descend("ravine", "sgd", None, 60)
+    _draw_surface(axes[2], ravine.surface, 120)
+    _draw_path(axes[2], ravine, 1)
+    x, y = _path_xy(ravine)
+    axes[2].plot(x[0], y[0], marker="o", markersize=_size(8), color="black", zorder=7)
+    distance = ravine.surface.nearest_minimum(ravine.final_point)[1]
+    axes[2].set_title("A ravine\n" + textwrap.fill(
+        f"zig-zags across, crawls along: {distance:.2g} from ★ after {ravine.steps} steps",
+        wrap), fontsize="medium")
+    figure.suptitle("Where plain gradient descent gets stuck (sgd; ● start)")
     _save(figure, out)
     return figure
 

@@ -440,9 +440,9 @@ class RoughBowl(Surface):
         self.lr = {"gd": 0.08, "momentum": 0.02, "adagrad": 1.0, "adaptive": 0.2,
                    "search": 0.5}
 
-    # Learning rates for the 1-D picture: stuck in a local minimum, reaching the global one, and
-    # overshooting it (above 1, the limit of the x² part alone).
-    lr_demo = (0.01, 0.08, 1.05)
+    # Learning rates for the 1-D picture (the lecture's tiny person in a rough bowl): stuck in
+    # a local minimum, reaching the global one, and jumping back and forth over it.
+    lr_demo = (0.01, 0.08, 0.6)
 
     def f(self, x):
         square = x * x
