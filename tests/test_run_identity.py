@@ -291,16 +291,17 @@ def test_extending_a_schedule_needs_a_choice_and_changes_nothing_without_one(tmp
     one_line(capsys, "--extend-schedule: choose keep-final or restart, got 'later'")
     assert files(tmp_path / "A") == folder_before
     assert record_state(tmp_path / "a.db", 1) == record_before
-    # keep-final: the rate the schedule ended with, for every extra step; never a climb.
+    # keep-final: the rate the schedule ended with, for every extra step; never a climb. (A
+    # step logs the rate it used: step 40 the schedule's last, step 41 on its final value.)
     assert train(tmp_path, "--resume", last, "--steps", "60", "--extend-schedule",
                  "keep-final") == 0
     rates = lrs(tmp_path / "a.db", 1)
-    assert [rates[step] for step in range(41, 61)] == [rates[40]] * 20
+    assert [rates[step] for step in range(41, 61)] == [rates[41]] * 20
     record = RunStore(tmp_path / "a.db").run(1)
     assert record.status == "finished" and record.results["steps"] == 60
     # Extended once by keeping the final rate, the run goes on so without being asked again.
     assert train(tmp_path, "--resume", last, "--steps", "70") == 0
-    assert lrs(tmp_path / "a.db", 1)[70] == rates[40]
+    assert lrs(tmp_path / "a.db", 1)[70] == rates[41]
 
 
 @pytest.mark.parametrize("name", ["constant", "none", "plateau", "reduce-on-plateau",
@@ -331,10 +332,11 @@ def test_restart_runs_the_schedule_again_over_the_new_steps(tmp_path, capsys):
     assert train(tmp_path, "--resume", str(tmp_path / "A" / "last.safetensors"), "--steps",
                  "60", "--extend-schedule", "restart") == 0
     rates = lrs(tmp_path / "a.db", 1)
-    # The rate logged after step 40 + i is the cosine over 20 steps at i (lr 0.01 again at 40).
-    expected = [0.01 * (1 + np.cos(np.pi * i / 20)) / 2 for i in range(1, 21)]
+    # Step 40 + i uses the cosine over 20 steps at i - 1 (lr 0.01 again at step 41).
+    expected = [0.01 * (1 + np.cos(np.pi * (i - 1) / 20)) / 2 for i in range(1, 21)]
     np.testing.assert_allclose([rates[40 + i] for i in range(1, 21)], expected, atol=1e-12)
-    assert rates[40] == pytest.approx(0.0, abs=1e-12)  # where the first cosine ended
+    # Step 40 used the last rate of the first cosine.
+    assert rates[40] == pytest.approx(0.01 * (1 + np.cos(np.pi * 39 / 40)) / 2, rel=1e-9)
     assert max(rates[s] for s in range(41, 61)) <= 0.01
 
 

@@ -121,8 +121,8 @@ def test_the_readme_resume_example_does_what_it_says(tmp_path, capsys, monkeypat
     # The README's extension, from 40 to 60 steps instead of 8000 to 12000.
     assert main(argv(extend.replace("12000", "60"), "--db", "runs.db", "--no-progress")) == 0
     steps, rates = store.metrics(2, "step")["lr"]
-    after = rates[steps > 40]
-    expected = [1e-2 * (1 + np.cos(np.pi * i / 20)) / 2 for i in range(1, 21)]
+    after = rates[steps > 40]           # step 40 + i trains at the new cosine's rate i - 1
+    expected = [1e-2 * (1 + np.cos(np.pi * i / 20)) / 2 for i in range(20)]
     np.testing.assert_allclose(after, expected, atol=1e-12)
     assert re.search(r"after 60 steps", capsys.readouterr().out)
     assert store.run(2).status == "finished"
