@@ -399,18 +399,23 @@ def plot_gradient_flow(result: GradientFlowResult, out: Any = None, *,
     for index, act in enumerate(result.activations):
         norms = result.history[act][step_index]
         layers = np.arange(1, len(norms) + 1)
-        label = f"{act} ({result.inits[act]}): first/last = {norms[0] / norms[-1]:.2g}"
+        init = "" if result.inits[act] == "its own" else f" ({result.inits[act]})"
+        label = f"{act}{init}: first/last = {norms[0] / norms[-1]:.2g}"
         ax.plot(layers, np.where(norms > 0, norms, np.nan), marker=MARKERS[index % len(MARKERS)],
                 linestyle=looks[index // 10 % len(looks)], linewidth=2, label=label)
     log_axis(ax, "y")
     _layer_axis(ax, result)
+    names = list(result.layer_names.values())
+    if result.width == 0 and len(names) == 1:  # your own model: its weights by name
+        ax.set_xticks(range(1, len(names[0]) + 1),
+                      [name.removesuffix(".weight") for name in names[0]])
     ax.set_xlabel("layer (1 = next to the input)")
     ax.set_ylabel(r"$\|\partial L / \partial W\|$")
     ax.grid(True, which="major", alpha=0.3)
     step = int(result.steps[step_index])
     when = "at initialisation" if step == 0 else f"at step {step}"
     shape = f"{result.depth} layers of width {result.width}" if result.width else \
-        f"up to {result.depth} weights"
+        ", ".join(result.activations)
     ax.set_title(title or f"Gradient norm per layer {when}: {shape}")
     ax.legend(loc="best", fontsize="small")
     _save(figure, out)
