@@ -301,6 +301,37 @@ def test_regularisation_table_has_the_gap_and_no_regulariser_overfits(tmp_path):
     assert l2.name == "compare regularisation=l2 seed=0"
 
 
+def test_early_stopping_holds_out_a_split_stops_early_and_keeps_the_best_epoch():
+    data = _blobs(spread=0.6, seed=2)
+    result = regularisation_study(("none", "early-stopping", "cutout"), data=data,
+                                  train_size=120, epochs=60, batch_size=30, lr=3e-2,
+                                  patience=3, validation_split=0.25,
+                                  model_options={"width": 64})
+    plain, early = result.runs["none"][0], result.runs["early-stopping"][0]
+    assert "patience 3 epochs on a 25% validation split" in result.descriptions["early-stopping"]
+    assert plain.val_loss is None and early.val_loss is not None     # only it holds data out
+    ran = int(np.sum(np.isfinite(early.val_loss)))
+    assert ran < 60 and np.isnan(early.test_accuracy[ran:]).all()    # it stopped early
+    best = int(np.nanargmin(early.val_loss))
+    assert ran == best + 1 + 3                                       # patience 3, then stop
+    # The weights of the best epoch came back: the result is that epoch's test accuracy.
+    assert early.final_test_accuracy == pytest.approx(early.test_accuracy[best], abs=1e-12)
+    assert result.table()[1]["test acc"] == early.final_test_accuracy
+    assert len(repr(result).splitlines()) <= 12 and "runs={3 items" in repr(result)
+
+
+def test_cutout_blanks_a_stretch_of_every_signal():
+    from steepest.lab.compare.harness import prepare_data
+    from steepest.lab.compare.regularisation import RegularisationSettings
+
+    prepared = prepare_data(None, 0.0, 64, 0, "test")
+    cutout = REGULARISERS["cutout"].augment(RegularisationSettings(cutout_size=10), prepared)
+    x, _ = cutout(prepared.x, prepared.y, np.random.default_rng(0))
+    blanked = (x == 0) & (prepared.x != 0)
+    assert blanked.any(axis=1).all() and blanked.sum(axis=1).max() <= 10
+    assert np.array_equal(x[~blanked], prepared.x[~blanked])
+
+
 def test_dropconnect_wraps_every_hidden_linear_layer_but_not_the_output():
     from steepest.lab.compare.regularisation import RegularisationSettings
     from steepest.models import mlp

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from steepest.cli import UsageError
+from steepest.cli.values import add_style_option, print_table, start_report
 from steepest.cli.values import count as _count
 from steepest.cli.values import load_data as _load_data
 from steepest.cli.values import names as _names
 from steepest.cli.values import positive_float as _positive_float
 from steepest.cli.values import positive_int as _positive_int
 from steepest.cli.values import positive_numbers as _positive_numbers
-from steepest.cli.values import print_table, start_report
 from steepest.lab.compare.regularisation import REGULARISERS
 from steepest.optim.spec import preset_names, study_lr
 
@@ -188,6 +188,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                              "studies/compare, studies/batch-sizes or studies/regularisation)")
     parser.add_argument("--db", metavar="FILE",
                         help="run store (default: $STEEPEST_DB or runs/steepest.db)")
+    add_style_option(parser)
     return parser
 
 

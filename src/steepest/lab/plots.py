@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from steepest.figures import current_style, log_axis
+from steepest.figures import current_style, integer_ticks, log_axis
 from steepest.lab.descent import Path, descend
 from steepest.lab.surfaces import Surface, get_surface
 
@@ -572,7 +572,7 @@ def plot_compare(result: CompareResult, out: Any = None, *, title: str | None = 
             chosen = result.chosen_lr[name]
             if chosen in lrs:
                 index = lrs.index(chosen)
-                axes[1, 1].plot(chosen, accuracy[index], marker="*", markersize=16,
+                axes[1, 1].plot(chosen, accuracy[index], marker="*", markersize=_size(16),
                                 color=colours[name], markeredgecolor="black",
                                 linestyle="none")
     if math.isfinite(result.target_loss):
@@ -583,21 +583,26 @@ def plot_compare(result: CompareResult, out: Any = None, *, title: str | None = 
     axes[0, 1].set(xlabel="epoch", ylabel="validation accuracy",
                    title="Validation accuracy")
     axes[1, 0].set(xlabel="optimizer step", ylabel="training loss (smoothed)",
-                   title="Training loss", yscale="log")
+                   title="Training loss")
     axes[1, 1].set(xlabel="learning rate", ylabel="final validation accuracy",
-                   title=f"Learning-rate grid (seed {result.seeds[0]}; ★ chosen)",
-                   xscale="log")
+                   title=f"Learning-rate grid (seed {result.seeds[0]}; ★ chosen)")
+    log_axis(axes[1, 0], "y")
+    if any(result.grid.values()):
+        log_axis(axes[1, 1], "x")
+    for ax in axes[0]:
+        integer_ticks(ax.xaxis)
     # Many optimizers: one legend beside the panels instead of one in each, which would hide
     # the curves.
     shared = len(result.optimizers) > 8
     for ax in axes.flat:
         ax.grid(True, alpha=0.3)
         if not shared and ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=8)
+            ax.legend(fontsize="small")
     if shared:
         handles, labels = axes[1, 0].get_legend_handles_labels()
-        figure.set_size_inches(14.5, 8.0)
-        figure.legend(handles, labels, loc="outside right upper", fontsize=8)
+        if current_style() != "slide":
+            figure.set_size_inches(14.5, 8.0)
+        figure.legend(handles, labels, loc="outside right upper", fontsize="small")
     if title is not None:
         figure.suptitle(title)
     _save(figure, out)
@@ -624,11 +629,13 @@ def plot_batch_sizes(result: BatchSizeResult, out: Any = None, *,
                      markersize=3, label=label)
     by_epoch.set(xlabel="epoch", ylabel="training loss (whole training set)",
                  title="Loss per epoch: smaller batches, more steps, more progress")
-    by_time.set(xlabel="training time (s, log scale)", ylabel="training loss",
-                title="Loss per second: the cost of each epoch", xscale="log")
+    by_time.set(xlabel="training time (seconds, log scale)", ylabel="training loss",
+                title="Loss per second: the cost of each epoch")
+    integer_ticks(by_epoch.xaxis)
+    log_axis(by_time, "x")
     for ax in (by_epoch, by_time):
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.grid(True, which="major", alpha=0.3)
+        ax.legend(fontsize="small")
     if title is not None:
         figure.suptitle(title)
     _save(figure, out)
@@ -660,18 +667,24 @@ def plot_regularisation(result: RegularisationResult, out: Any = None, *,
         gap = float(np.mean(result.gap(method)))
         top = float(np.nanmax([np.mean(result.train_accuracy(method)),
                                np.mean(result.test_accuracy(method))]))
-        bars.annotate(f"gap {gap:.2f}", (x, top), xytext=(0, 4), textcoords="offset points",
-                      ha="center", fontsize=8)
-    bars.set_xticks(positions, result.methods, rotation=20)
-    bars.set(ylabel="accuracy", ylim=(0, 1.12), title="Final accuracy: train vs test")
-    bars.legend(fontsize=8, loc="lower right")
+        bars.annotate(f"gap\n{gap:.2f}", (x, top), xytext=(0, 3), textcoords="offset points",
+                      ha="center", fontsize="x-small", linespacing=1.0)
+    bars.set_xticks(positions, result.methods, rotation=30, ha="right",
+                    rotation_mode="anchor")
+    bars.set(ylabel="accuracy", ylim=(0, 1.15), title="Final accuracy: train vs test")
+    bars.legend(fontsize="small", loc="lower right")
     bars.grid(True, axis="y", alpha=0.3)
-    for colour, method in zip(_colours(len(result.methods)), result.methods, strict=True):
+    # Ten colours, then dashes: every method's curve stays its own.
+    for index, (colour, method) in enumerate(zip(_colours(len(result.methods)), result.methods,
+                                                 strict=True)):
         x, mean, std = stats.band(result.runs[method], "test_accuracy", 0.05)
         _draw_band(curves, x, mean, std, colour, method, n)
+        curves.lines[-1].set_linestyle(("-", "--", ":")[index // 5 % 3])
     curves.set(xlabel="epoch", ylabel="test accuracy", title="Test accuracy during training")
+    integer_ticks(curves.xaxis)
     curves.grid(True, alpha=0.3)
-    curves.legend(fontsize=8)
+    figure.legend(*curves.get_legend_handles_labels(), loc="outside right center",
+                  fontsize="small", frameon=False)
     if title is not None:
         figure.suptitle(title)
     _save(figure, out)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from steepest.lab._common import check_optimizer
+from steepest.lab._common import ShortRepr, check_optimizer
 from steepest.lab.compare import harness, stats
 from steepest.lab.compare.harness import RunResult
 from steepest.optim.spec import study_lr
@@ -27,8 +27,8 @@ __all__ = ["BATCH_SIZE_LR", "BatchSizeResult", "compare_batch_sizes"]
 BATCH_SIZE_LR: dict[int | None, float] = {None: 1.0, 1: 0.01, 32: 0.3, 128: 1.0}
 
 
-@dataclass
-class BatchSizeResult:
+@dataclass(repr=False)
+class BatchSizeResult(ShortRepr):
     """What `compare_batch_sizes` found. batch_sizes: as run (None = full batch); lrs[b]: the
     rate batch size b ran with; runs[b]: one run per seed, each with full_train_loss (E + 1,)
     (the loss on the whole training set before training and after every epoch) and

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from steepest.lab._common import ShortRepr
 from steepest.train.callbacks import Callback
 
 
@@ -203,8 +204,8 @@ def batch_label(batch_size: int | None, n: int | None = None) -> str:
 
 
 # ---------------------------------------------------------------------------- one run
-@dataclass(eq=False)  # compared by identity: the curves are arrays
-class RunResult:
+@dataclass(eq=False, repr=False)  # compared by identity: the curves are arrays
+class RunResult(ShortRepr):
     """One training run of a study.
 
     epochs (E,): the epoch numbers of the evaluations (1..E); steps_at (E,): optimizer steps
@@ -214,7 +215,10 @@ class RunResult:
     time of the whole `fit` (evaluations included); train_seconds (E + 1,): cumulative time
     spent in training steps only, 0 first. full_train_loss (E + 1,): the loss on the whole
     (clean) training set before training and after each epoch, when the study measures it.
-    A run that diverged has NaN for the epochs it did not finish. run_id: its row in the store.
+    A run that diverged has NaN for the epochs it did not finish (and one stopped early by
+    EarlyStopping for the epochs it did not run). returned_test_accuracy: the test accuracy of
+    the model `fit` returned (after EarlyStopping restored its best weights, if it did).
+    run_id: its row in the store.
     """
 
     label: str
@@ -239,6 +243,7 @@ class RunResult:
     final_train_accuracy: float | None = None
     diverged: bool = False
     run_id: int | None = None
+    returned_test_accuracy: float | None = None
 
     @property
     def final_val_accuracy(self) -> float:
@@ -257,6 +262,9 @@ class RunResult:
 
     @property
     def final_test_accuracy(self) -> float:
+        """The test accuracy of the model the run ended with (what `fit` returned)."""
+        if self.returned_test_accuracy is not None:
+            return self.returned_test_accuracy
         return float(self.test_accuracy[-1])
 
     def selection_key(self) -> tuple[float, float]:
@@ -352,8 +360,10 @@ def train_run(make_model: Callable[[np.random.Generator], Any], data: StudyData,
               weight_decay: float | None = None, augment: Any = None,
               measure_train_loss: bool = False,
               transform: Callable[[Any, np.random.Generator], Any] | None = None,
-              final_train_accuracy: bool = False) -> RunResult:
+              final_train_accuracy: bool = False,
+              fit_options: dict[str, Any] | None = None) -> RunResult:
     """One seeded `fit` run, recorded in `store` (a RunStore or None, see `as_store`).
+    fit_options: more arguments for `fit` (early stopping, for instance).
 
     Divergence is a result (`RunResult.diverged`); any other failure raises StudyRunError
     naming `run_name` and the cause (the store records the run as failed, with the cause).
@@ -390,7 +400,8 @@ def train_run(make_model: Callable[[np.random.Generator], Any], data: StudyData,
             fit(model, (data.x, data.y), optimizer=optimizer, lr=lr, weight_decay=weight_decay,
                 batch_size=batch_size, drop_last=drop_last, validation_data=data.validation,
                 test_data=(data.x_test, data.y_test), augment=augment, callbacks=[recorder],
-                store=run, progress=progress, log=None, seed=seed, **length)
+                store=run, progress=progress, log=None, seed=seed, **length,
+                **(fit_options or {}))
     except TrainingDiverged:
         diverged = True
     except Exception as error:
@@ -433,6 +444,8 @@ def train_run(make_model: Callable[[np.random.Generator], Any], data: StudyData,
         train_seconds=train_seconds, full_train_loss=full_loss,
         final_train_accuracy=train_accuracy, diverged=diverged,
         run_id=None if run is None else run.id,
+        returned_test_accuracy=None if diverged or not history.test else
+        float(history.test["test_accuracy"]),
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from steepest.lab._common import check_optimizer, smooth_losses
+from steepest.lab._common import ShortRepr, check_optimizer, smooth_losses
 from steepest.lab.compare import harness, stats
 from steepest.lab.compare.harness import RunResult
 from steepest.optim.spec import preset_names, study_lr
@@ -48,8 +48,8 @@ def default_lr_grid(optimizer: str, points: int = 3) -> tuple[float, ...]:
     return tuple(rung(first + k) for k in range(points))
 
 
-@dataclass
-class CompareResult:
+@dataclass(repr=False)
+class CompareResult(ShortRepr):
     """What `compare_optimizers` found.
 
     optimizers, seeds: as run. lr_grid[name]: the rates tried (empty if the rate was given);

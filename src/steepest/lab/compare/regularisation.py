@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from steepest.lab._common import check_optimizer
+from steepest.lab._common import ShortRepr, check_optimizer
 from steepest.lab.compare import harness, stats
 from steepest.lab.compare.harness import RunResult, StudyData
 
@@ -29,6 +29,9 @@ class RegularisationSettings:
     noise_std: float = 0.1
     crop_padding: int = 5
     mixup_alpha: float = 0.4
+    cutout_size: int = 10
+    patience: int = 5
+    validation_split: float = 0.1
 
 
 def _nothing(*args: Any) -> None:
@@ -45,6 +48,8 @@ class Regulariser:
     weight_decay(settings) -> the optimizer's weight decay.
     augment(settings, data) -> a batch transform (`data.augment`), fresh for every batch.
     wrap_model(settings) -> transform(model, rng) -> the model the run trains.
+    validation(settings) -> the fraction of the training set held out to watch (seeded).
+    fit_options(settings) -> more options for `fit` (e.g. early stopping).
     """
 
     description: str
@@ -52,6 +57,8 @@ class Regulariser:
     weight_decay: Callable[[RegularisationSettings], float | None] = _nothing
     augment: Callable[[RegularisationSettings, StudyData], Any] = _nothing
     wrap_model: Callable[[RegularisationSettings], Any] = _nothing
+    validation: Callable[[RegularisationSettings], float | None] = _nothing
+    fit_options: Callable[[RegularisationSettings], dict[str, Any] | None] = _nothing
 
     def describe(self, settings: RegularisationSettings) -> str:
         return self.description.format(**vars(settings))
@@ -78,6 +85,12 @@ def _crop_and_noise(settings: RegularisationSettings, data: StudyData) -> Any:
                     GaussianNoise(settings.noise_std)])
 
 
+def _cutout(settings: RegularisationSettings, data: StudyData) -> Any:
+    from steepest.data.augment import Cutout
+
+    return Cutout(int(settings.cutout_size))
+
+
 def _mixup(settings: RegularisationSettings, data: StudyData) -> Any:
     from steepest.data.augment import Mixup
 
@@ -101,14 +114,25 @@ REGULARISERS: dict[str, Regulariser] = {
     # A random crop with crop_padding zeros at each end (default L/8), then Gaussian noise.
     "augment": Regulariser("random crop (padding {crop_padding}) + Gaussian noise "
                            "(std {noise_std:g})", augment=_crop_and_noise),
+    # A stretch of every training signal blanked (DeVries & Taylor's cutout, in 1-D).
+    "cutout": Regulariser("cutout: a random stretch of {cutout_size} values set to 0",
+                          augment=_cutout),
     # Convex mixes of pairs of examples, with soft targets.
     "mixup": Regulariser("mixup (alpha={mixup_alpha:g}), soft targets", augment=_mixup),
+    # Stop when the loss on held-out training examples has not improved for `patience`
+    # epochs, and keep the best epoch's weights: the run trains on the rest.
+    "early-stopping": Regulariser(
+        "early stopping: patience {patience} epochs on a {validation_split:.0%} validation "
+        "split, best weights restored",
+        validation=lambda s: s.validation_split,
+        fit_options=lambda s: {"early_stopping": int(s.patience),
+                               "restore_best_weights": True}),
 }
 
 
 # ---------------------------------------------------------------------------- the study
-@dataclass
-class RegularisationResult:
+@dataclass(repr=False)
+class RegularisationResult(ShortRepr):
     """What `regularisation_study` found: runs[method] one run per seed; each run's
     final_train_accuracy is measured on the whole clean training set in eval mode (not on
     augmented or mixed batches), its final_test_accuracy on the test set."""
@@ -153,7 +177,9 @@ def regularisation_study(methods: Sequence[str] = tuple(REGULARISERS), *, data: 
                          seeds: Sequence[int] = (0,), weight_decay: float = 3e-3,
                          dropout: float = 0.3, drop_connect: float = 0.3,
                          noise_std: float = 0.1, crop_padding: int | None = None,
-                         mixup_alpha: float = 0.4, split_seed: int = 0, store: Any = None,
+                         mixup_alpha: float = 0.4, cutout_size: int | None = None,
+                         patience: int = 5, validation_split: float = 0.1,
+                         split_seed: int = 0, store: Any = None,
                          command: str | None = None, data_name: str | None = None,
                          progress: bool = False,
                          log: Callable[[str], None] | None = None) -> RegularisationResult:
@@ -163,7 +189,9 @@ def regularisation_study(methods: Sequence[str] = tuple(REGULARISERS), *, data: 
     methods: names of `REGULARISERS` (each entry says what it changes); the keyword arguments
     after `seeds` are their strengths (`RegularisationSettings`).
     No validation split: the whole training set (or a seeded `train_size` subset: fewer
-    examples, more overfitting) trains, the test set measures. epochs: default 50.
+    examples, more overfitting) trains, the test set measures; only early stopping holds out
+    `validation_split` of it (seeded) to watch, and trains on the rest. epochs: default 50.
+    cutout_size: default a quarter of the signal's length.
     Every run is recorded in `store` (kind "compare", name "compare regularisation=dropout
     seed=0").
     """
@@ -188,9 +216,19 @@ def regularisation_study(methods: Sequence[str] = tuple(REGULARISERS), *, data: 
                          f"these samples have shape {prepared.sample_shape}")
     if crop_padding is None:
         crop_padding = max(1, round(prepared.sample_shape[-1] / 8))
+    if cutout_size is None:
+        cutout_size = max(1, round(prepared.sample_shape[-1] / 4))
+    if not 0.0 < float(validation_split) < 1.0:
+        raise ValueError(f"{where}: validation_split must be in (0, 1), got "
+                         f"{validation_split!r}")
+    for name, value in (("patience", patience), ("cutout_size", cutout_size)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{where}: {name} must be a positive integer, got {value!r}")
     settings = RegularisationSettings(weight_decay=weight_decay, dropout=dropout,
                                       drop_connect=drop_connect, noise_std=noise_std,
-                                      crop_padding=crop_padding, mixup_alpha=mixup_alpha)
+                                      crop_padding=crop_padding, mixup_alpha=mixup_alpha,
+                                      cutout_size=int(cutout_size), patience=int(patience),
+                                      validation_split=float(validation_split))
     options = {"depth": 2, "width": 256, **dict(model_options or {})}
     for name, regulariser in REGULARISERS.items():
         for key in regulariser.model_options(settings) or {}:
@@ -208,19 +246,24 @@ def regularisation_study(methods: Sequence[str] = tuple(REGULARISERS), *, data: 
     runs: dict[str, list[RunResult]] = {}
     for method in methods:
         regulariser = REGULARISERS[method]
+        held_out = regulariser.validation(settings)
+        method_data = prepared if not held_out else harness.prepare_data(
+            data, held_out, train_size, split_seed, where)
         make_model = harness.model_builder(
-            "mlp", {**options, **(regulariser.model_options(settings) or {})}, prepared, where)
-        augment = regulariser.augment(settings, prepared)
+            "mlp", {**options, **(regulariser.model_options(settings) or {})}, method_data,
+            where)
+        augment = regulariser.augment(settings, method_data)
         runs[method] = []
         for seed in seeds:
             config = {**base, "stage": "seeds", "method": method, "seed": seed}
             result = harness.train_run(
-                make_model, prepared, label=method, optimizer=optimizer, lr=lr, seed=seed,
+                make_model, method_data, label=method, optimizer=optimizer, lr=lr, seed=seed,
                 stage="seeds", length=length, batch_size=batch_size, store=store,
                 run_name=f"compare regularisation={method} seed={seed}", config=config,
                 command=command, progress=progress,
                 weight_decay=regulariser.weight_decay(settings), augment=augment,
-                final_train_accuracy=True, transform=regulariser.wrap_model(settings))
+                final_train_accuracy=True, transform=regulariser.wrap_model(settings),
+                fit_options=regulariser.fit_options(settings))
             runs[method].append(result)
             if log is not None:
                 state = "diverged" if result.diverged else (
