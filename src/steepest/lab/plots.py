@@ -448,26 +448,25 @@ def plot_pitfalls(out: str | PathLike | None = None) -> Any:
     axes[0].set_title("A local minimum\n" + textwrap.fill(
         f"∇f = {bowl.grad_norms[-1]:.1g} at x = {bowl.final_point[0]:.2f}: the steps stop",
         wrap), fontsize="medium")
+    def draw_2d(ax: Any, path: Path, index: int, title: str) -> None:
+        _draw_surface(ax, path.surface, 120)
+        _draw_path(ax, path, index)
+        x, y = _path_xy(path)
+        ax.plot(x[0], y[0], marker="o", markersize=_size(8), color="black", zorder=7)
+        ax.set_title(title, fontsize="medium")
+
     # A saddle point: downhill along y, but the gradient there is almost zero.
     saddle = descend("saddle", "sgd", None, 150)
-    _draw_surface(axes[1], saddle.surface, 120)
-    _draw_path(axes[1], saddle, 0)
-    x, y = _path_xy(saddle)
-    axes[1].plot(x[0], y[0], marker="o", markersize=_size(8), color="black", zorder=7)
     lengths = np.linalg.norm(np.diff(saddle.points, axis=0), axis=1)
-    axes[1].set_title("A saddle point\n" + textwrap.fill(
+    draw_2d(axes[1], saddle, 0, "A saddle point\n" + textwrap.fill(
         f"∇f → 0: the steps shrink from {lengths[0]:.2g} to {lengths.min():.2g}, it stalls",
-        wrap), fontsize="medium")
+        wrap))
     # A ravine: steep across, flat along.
     ravine = descend("ravine", "sgd", None, 60)
-    _draw_surface(axes[2], ravine.surface, 120)
-    _draw_path(axes[2], ravine, 1)
-    x, y = _path_xy(ravine)
-    axes[2].plot(x[0], y[0], marker="o", markersize=_size(8), color="black", zorder=7)
     distance = ravine.surface.nearest_minimum(ravine.final_point)[1]
-    axes[2].set_title("A ravine\n" + textwrap.fill(
+    draw_2d(axes[2], ravine, 1, "A ravine\n" + textwrap.fill(
         f"zig-zags across, crawls along: {distance:.2g} from ★ after {ravine.steps} steps",
-        wrap), fontsize="medium")
+        wrap))
     figure.suptitle("Where plain gradient descent gets stuck (sgd; ● start)")
     _save(figure, out)
     return figure
