@@ -268,6 +268,10 @@ def test_linear_interpolation_is_lowest_near_the_trained_weights(trained):
     assert line.losses[line.alphas == 1.5][0] > line.losses[line.alphas == 1.0][0]
     assert line.accuracies[line.alphas == 1.0][0] > 0.75
     assert all(np.array_equal(v, model.state_dict()[k]) for k, v in before.items())
+    rows = line.table()
+    lowest = [row for row in rows if row["note"] == "lowest loss"]
+    assert len(lowest) == 1 and lowest[0]["alpha"] == line.min_alpha
+    assert [row["alpha"] for row in rows] == sorted(row["alpha"] for row in rows)
 
 
 def test_landscape_2d_is_lowest_near_the_centre(trained):
@@ -280,6 +284,8 @@ def test_landscape_2d_is_lowest_near_the_centre(trained):
     assert result.center_loss == pytest.approx(result.losses[5, 5], rel=1e-5)
     i, j = np.unravel_index(np.argmin(result.losses), result.losses.shape)
     assert abs(i - 5) <= 1 and abs(j - 5) <= 1
+    assert result.centre_is_lowest == (i == 5 and j == 5)
+    assert not result.path_visible or np.ptp(result.path, axis=0).max() >= 0.04
     corners = result.losses[[0, 0, -1, -1], [0, -1, 0, -1]]
     assert corners.min() > 2 * result.center_loss
     assert result.path.shape == (11, 2)
@@ -541,3 +547,25 @@ def test_batch_norm_keeps_sigmoid_gradients_from_vanishing():
     assert result.ratio["sigmoid"] < 1e-4 < 0.05 < result.ratio["sigmoid+bn"]
     with pytest.raises(ValueError, match="unknown activation 'sigmod'.*did you mean 'sigmoid'"):
         gradient_flow(("sigmod",))
+
+
+def test_landscape_figure_lists_what_it_draws_and_marks_the_lowest_point(trained, tmp_path):
+    from steepest.lab import plot_landscape_2d
+
+    model, record, data = trained
+    random = landscape_2d(model, record.final, data, resolution=11, span=1.0,
+                          path=record.states, seed=0)
+    pca = landscape_2d(model, record.final, data, directions="pca", resolution=11,
+                       path=record.states, seed=0)
+    for result in (random, pca):
+        figure = plot_landscape_2d(result, tmp_path / "slice.png")
+        (ax,) = [a for a in figure.axes if a.get_legend() is not None]
+        labels = [text.get_text() for text in ax.get_legend().get_texts()]
+        drawn = [line.get_label() for line in ax.lines]
+        assert labels == drawn                               # every entry is on the picture
+        assert ("training path (projected)" in labels) == result.path_visible
+        assert any(label.startswith("lowest on the slice") for label in labels) == \
+            (not result.centre_is_lowest)
+        if not result.path_visible:
+            assert "the path projects to a dot" in ax.get_title()
+    assert pca.path_visible

@@ -483,8 +483,8 @@ def race_table(paths: Sequence[Path], tol: float = 1e-3) -> str:
         steps = max(path.steps for path in paths)
         meaning = {
             "still moving": "its last tenth of the steps still went on towards a minimum",
-            "stalled": "its last tenth covered less than 1% of the distance left (the steps "
-                       "shrank to almost nothing)",
+            "stalled": "its last tenth covered less than 1% of the distance left (it has "
+                       "all but stopped moving)",
             "zig-zagging": "its last tenth went back and forth, ending less than a third of "
                            "the way it travelled from where it began",
             "diverged": "the loss became infinite",

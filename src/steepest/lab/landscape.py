@@ -90,11 +90,15 @@ class InterpolationResult(ShortRepr):
         return float(self.alphas[int(np.nanargmin(self.losses))])
 
     def table(self, alphas: Sequence[float] = (-0.5, 0.0, 0.5, 1.0, 1.5)) -> list[dict[str, Any]]:
+        """Loss and accuracy at the grid points nearest `alphas`, and at the lowest loss (its
+        row noted "lowest loss"), in order of alpha."""
+        chosen = {int(np.argmin(np.abs(self.alphas - alpha))) for alpha in alphas}
+        lowest = int(np.nanargmin(self.losses))
         rows = []
-        for alpha in alphas:
-            index = int(np.argmin(np.abs(self.alphas - alpha)))
+        for index in sorted(chosen | {lowest}, key=lambda i: self.alphas[i]):
             rows.append({"alpha": float(self.alphas[index]), "loss": float(self.losses[index]),
-                         "accuracy": float(self.accuracies[index])})
+                         "accuracy": float(self.accuracies[index]),
+                         "note": "lowest loss" if index == lowest else ""})
         return rows
 
 
