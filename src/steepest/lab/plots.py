@@ -388,7 +388,7 @@ def plot_learning_rates(surface: str | Surface = "rough-bowl",
     lrs = tuple(getattr(surface, "lr_demo", (0.01, 0.1, 1.0)) if lrs is None else lrs)
     if len(lrs) != 3:
         raise ValueError(f"plot_learning_rates needs three learning rates, got {list(lrs)}")
-    figure = _figure(13.0, 4.2)
+    figure = _figure(12.0, 4.4)
     axes = figure.subplots(1, 3)
     for ax, lr, verdict in zip(axes, lrs, ("too small", "right", "too large"), strict=True):
         path = descend(surface, "sgd", start, steps, lr=lr)
@@ -438,9 +438,9 @@ def plot_pitfalls(out: str | PathLike | None = None) -> Any:
     a saddle point (x² − y², started on the ridge: the gradient nearly vanishes and the point
     stalls), and a ravine ((x² + 50y²)/2: it zig-zags across the steep direction and crawls
     along the flat one). Returns the Figure; out: PNG file to write."""
-    figure = _figure(14.0, 4.6)
+    figure = _figure(12.0, 4.6)
     axes = figure.subplots(1, 3)
-    wrap = 26 if current_style() == "slide" else 44
+    wrap = 26 if current_style() == "slide" else 40
     # A local minimum: the gradient is zero, so the steps stop.
     bowl = descend("rough-bowl", "sgd", None, 40, lr=0.01)
     _draw_walk(axes[0], bowl)
