@@ -157,7 +157,7 @@ def test_plot_figure_names_each_run_once_and_the_splits_apart(db, tmp_path):
     figure = plot_runs(store, [1, 2])
     loss, accuracy = figure.axes                         # no lr logged: no lr panel
     assert (loss.get_title(), accuracy.get_title()) == ("loss", "accuracy")
-    (legend,) = figure.legends                           # beside the panels, over no curve
+    (legend,) = figure.legends                           # below the panels, over no curve
     labels = [text.get_text() for text in legend.get_texts()]
     assert labels == ["run #1: mlp", "run #2: cnn", "training", "validation"]
     x, y = loss.lines[0].get_data()

@@ -162,7 +162,7 @@ def test_a_dollar_in_a_name_is_literal_in_plots(db, tmp_path):
     from steepest.store import plot_runs
 
     figure = plot_runs(RunStore(db, readonly=True), [1, 2], tmp_path / "p.png")
-    legends = figure.legends      # one legend, beside the panels
+    legends = figure.legends      # one legend, below the panels
     texts = [t.get_text() for legend in legends for t in legend.get_texts()]
     assert any("$x^2$ $unbalanced" in t.replace("\\$", "$") for t in texts)
     for legend in legends:

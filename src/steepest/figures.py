@@ -149,7 +149,7 @@ def plot_curves(runs: Any, out: Any = None, *, figure: Any = None) -> Any:
 
     runs: [(label, {metric name: (epochs (n,), values (n,))}), ...]; one colour per run,
     training solid, validation dashed, test dotted, whole-number epoch ticks. The legend sits
-    beside the panels (it covers no curve): each run once, then the line styles. figure: an
+    below the panels (it covers no curve): each run once, then the line styles. figure: an
     existing Figure to draw into again (a live plot), cleared first. Returns the Figure.
     """
     from matplotlib.lines import Line2D
@@ -161,7 +161,7 @@ def plot_curves(runs: Any, out: Any = None, *, figure: Any = None) -> Any:
     if "lr" in logged:
         panels.append(("learning rate", (("lr", "-"),)))
     if figure is None:
-        figure = new_figure(4.6 * len(panels) + 2.4, 4.4)
+        figure = new_figure(3.8 * len(panels) + 0.4, 4.6)
     else:
         figure.clear()
     axes = figure.subplots(1, len(panels))
@@ -191,8 +191,9 @@ def plot_curves(runs: Any, out: Any = None, *, figure: Any = None) -> Any:
     if len(styles) > 1:
         handles += [Line2D([], [], color="0.2", linestyle=style, linewidth=1.8,
                            label=SPLITS[style]) for style in SPLITS if style in styles]
-    figure.legend(handles=handles, loc="outside right center", fontsize="small",
-                  frameon=False)
+    # Below the panels, covering no curve, across the figure's width.
+    figure.legend(handles=handles, loc="outside lower center", fontsize="small",
+                  frameon=False, ncol=min(len(handles), 4 if len(handles) > 6 else 6))
     if out is not None:
         figure.savefig(out)
     return figure

@@ -33,7 +33,7 @@ def plot_runs(store: RunStore, run_ids: Sequence[int],
               out: str | os.PathLike | None = None) -> Any:
     """Loss, accuracy (r2 for regression runs) and (when logged) learning rate against epoch:
     one colour per run, training solid, validation dashed, test dotted
-    (`steepest.figures.plot_curves`). The legend, beside the panels so that it covers no
+    (`steepest.figures.plot_curves`). The legend, below the panels so that it covers no
     curve, names each run once ("run #3: cosine") and then the line styles.
 
     Uses the epoch metrics (`Run.log_epoch`). Raises ValueError naming a run that has no loss
