@@ -456,6 +456,15 @@ def test_log_axis_labels_read_as_numbers():
 
     assert [_log_label(v) for v in (1e-6, 1e-3, 0.2, 1.0, 50.0, 1e4, 1e5, 3e2, 2e5)] == \
         ["10⁻⁶", "0.001", "0.2", "1", "50", "10,000", "10⁵", "", ""]
+    from steepest.figures import log_axis, new_figure
+
+    for values, scale in (([1e-5, 1.0], "log"), ([1.2, 2.3], "linear"), ([0.5, 4.0], "log")):
+        ax = new_figure(3, 2).add_subplot()
+        ax.plot([0, 1], values)
+        log_axis(ax, "y")
+        assert ax.get_yscale() == scale     # a factor below 3 stays linear
+    labels = [label.get_text() for label in ax.get_yticklabels() if label.get_text()]
+    assert len(labels) >= 3                 # 0.5 .. 4: every leading digit labelled
 
 
 def test_animation_is_at_least_800_pixels_wide_with_a_legend(tmp_path):

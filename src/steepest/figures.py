@@ -91,13 +91,15 @@ def new_figure(width: float, height: float, *, dpi: int = 100,
     return figure
 
 
-def _log_label(value: float, _position: Any = None) -> str:
-    """A log-axis tick as a reader says it: 0.001, 0.2, 1, 50, 1000; 10⁻⁵ and 10⁶ beyond."""
+def _log_label(value: float, _position: Any = None, mantissas: tuple[int, ...] = (1, 2, 5)
+               ) -> str:
+    """A log-axis tick as a reader says it: 0.001, 0.2, 1, 50, 1000; 10⁻⁵ and 10⁶ beyond.
+    Ticks whose leading digit is not in `mantissas` (the minor ones) are left unlabelled."""
     if value <= 0:
         return ""
     exponent = math.floor(math.log10(value) + 1e-9)
     mantissa = value / 10.0 ** exponent
-    if min(abs(mantissa - m) for m in (1, 2, 5)) > 1e-6:  # not 1, 2 or 5 x 10^k: a minor tick
+    if min(abs(mantissa - m) for m in mantissas) > 1e-6:
         return ""
     if -3 <= exponent <= 4:
         return f"{value:g}" if exponent < 4 else f"{value:,.0f}"
@@ -110,17 +112,25 @@ def _log_label(value: float, _position: Any = None) -> str:
 
 def log_axis(ax: Any, which: str = "y") -> None:
     """Put `ax`'s x or y axis on a log scale with labels people read aloud (0.01, 1, 100;
-    10⁻⁶ beyond 10⁻³ and 10⁴): one per power of ten, or 1, 2, 5 of each decade when the axis
-    spans less than two and a half. Call it after drawing, so the axis knows its range."""
+    10⁻⁶ beyond 10⁻³ and 10⁴): one per power of ten; 1, 2 and 5 of each decade when the axis
+    spans less than two and a half; every whole leading digit when it spans less than one; and
+    below a factor of 3 it stays linear (a log scale would show one tick and add nothing).
+    Call it after drawing, so the axis knows its range."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     axis = ax.xaxis if which == "x" else ax.yaxis
+    low, high = sorted(ax.get_xlim() if which == "x" else ax.get_ylim())
+    decades = math.log10(high / low) if low > 0 else math.inf
+    if decades < math.log10(3):
+        return
     (ax.set_xscale if which == "x" else ax.set_yscale)("log")
     low, high = sorted(ax.get_xlim() if which == "x" else ax.get_ylim())
-    narrow = low > 0 and math.log10(high / low) < 2.5
-    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if narrow else (1.0,),
+    decades = math.log10(high / low) if low > 0 else math.inf
+    mantissas = tuple(range(1, 10)) if decades < 1 else (1, 2, 5) if decades < 2.5 else (1,)
+    axis.set_major_locator(LogLocator(base=10, subs=[float(m) for m in mantissas],
                                       numticks=12))
-    axis.set_major_formatter(FuncFormatter(_log_label))
+    axis.set_major_formatter(FuncFormatter(
+        lambda value, position: _log_label(value, position, mantissas)))
     axis.set_minor_formatter(NullFormatter())
 
 

@@ -578,13 +578,13 @@ def plot_compare(result: CompareResult, out: Any = None, *, title: str | None = 
         axes[1, 0].axhline(result.target_loss, color="0.3", linestyle="--", linewidth=1,
                            label=f"target {result.target_loss:.3g}")
     band = "mean ± sample std over " + (f"{n} seeds" if n > 1 else "1 seed")
-    axes[0, 0].set(xlabel="epoch", ylabel="validation loss", title=f"Validation loss ({band})")
+    axes[0, 0].set(xlabel="epoch", ylabel="validation loss", title="Validation loss")
     axes[0, 1].set(xlabel="epoch", ylabel="validation accuracy",
                    title="Validation accuracy")
     axes[1, 0].set(xlabel="optimizer step", ylabel="training loss (smoothed)",
                    title="Training loss")
     axes[1, 1].set(xlabel="learning rate", ylabel="final validation accuracy",
-                   title=f"Learning-rate grid (seed {result.seeds[0]}; ★ chosen)")
+                   title="Learning-rate grid (★ chosen)")
     log_axis(axes[1, 0], "y")
     if any(result.grid.values()):
         log_axis(axes[1, 1], "x")
@@ -602,8 +602,7 @@ def plot_compare(result: CompareResult, out: Any = None, *, title: str | None = 
         if current_style() != "slide":
             figure.set_size_inches(14.5, 8.0)
         figure.legend(handles, labels, loc="outside right upper", fontsize="small")
-    if title is not None:
-        figure.suptitle(title)
+    figure.suptitle(title or f"Curves: {band}; the grid: seed {result.seeds[0]}")
     _save(figure, out)
     return figure
 
