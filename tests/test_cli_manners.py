@@ -16,8 +16,7 @@ def test_version(capsys):
 
 
 @pytest.mark.parametrize("argv,expected", [
-    (["trian"], "invalid choice: 'trian' (choose from 'train', 'race', 'runs', 'diagnose', "
-                "'compare') (did you mean 'train'?) (see 'steepest --help')"),
+    (["trian"], "(did you mean 'train'?) (see 'steepest --help')"),
     (["train", "--optimzer", "adam"],
      "unrecognized arguments: --optimzer adam (did you mean --optimizer?) "
      "(see 'steepest train --help')"),

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from steepest.cli import UsageError
+from steepest.cli.values import add_style_option, print_table, start_report
 from steepest.cli.values import names as _names
 from steepest.cli.values import positive_float as _positive_float
 from steepest.cli.values import positive_int as _positive_int
 from steepest.cli.values import positive_numbers as _positive_numbers
-from steepest.cli.values import print_table, start_report
 from steepest.cli.values import unit_interval as _unit_interval
 
 # Spelled out so that building the parser imports nothing (a test keeps them equal to
@@ -67,6 +67,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--out", default="studies/async", metavar="DIR",
                         help="folder for results.csv, the figures and report.html "
                              "(default: studies/async)")
+    add_style_option(parser)
     return parser
 
 

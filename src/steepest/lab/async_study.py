@@ -198,20 +198,13 @@ def run_async_study(strategies: Sequence[str] = DEFAULTS["strategies"],
 
 
 # ---------------------------------------------------------------------------- figures
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def plot_final_loss(result: AsyncStudyResult) -> Any:
     """Fig. 1d: the median final training loss against the number of workers (log scales).
     A median that diverged is drawn at the top edge, marked ×."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    from steepest.figures import log_axis, new_figure
+
+    fig = new_figure(6.4, 4.2)
+    ax = fig.add_subplot()
     finite = [run["final_loss"] for run in result.runs if math.isfinite(run["final_loss"])]
     ceiling = max(finite) * 3 if finite else 10.0
     for label in result.labels:
@@ -222,45 +215,49 @@ def plot_final_loss(result: AsyncStudyResult) -> Any:
             if not math.isfinite(m):
                 ax.plot([n], [ceiling], marker="x", color=line.get_color(), markersize=10)
     ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
+    log_axis(ax, "y")
     ax.set_xticks(result.workers, [str(n) for n in result.workers])
     ax.set_xlabel("asynchronous workers n")
     ax.set_ylabel("final training loss (median over seeds)")
     ax.set_title("Final loss against the number of workers")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
+    ax.legend(fontsize="small")
     return fig
 
 
 def plot_loss_curves(result: AsyncStudyResult) -> Any:
     """Training loss of θ against worker steps, one panel per strategy, one line per n
     (seed 0), as the paper's Fig. 1a-c."""
-    plt = _pyplot()
+    from matplotlib import colormaps
+
+    from steepest.figures import log_axis, new_figure
+
     count = len(result.labels)
-    fig, axes = plt.subplots(1, count, figsize=(4.2 * count, 3.6), sharey=True, squeeze=False)
-    colours = plt.cm.viridis(np.linspace(0, 0.9, len(result.workers)))
+    fig = new_figure(4.2 * count, 3.6)
+    axes = fig.subplots(1, count, sharey=True, squeeze=False)
+    colours = colormaps["viridis"](np.linspace(0, 0.9, len(result.workers)))
     for ax, label in zip(axes[0], result.labels, strict=True):
         for colour, n in zip(colours, result.workers, strict=True):
             steps, loss = result.curves.get((label, n, 0), ([], []))
             values = np.asarray(loss, dtype=float)
             values[~np.isfinite(values)] = np.nan
             ax.plot(steps, values, color=colour, label=f"{n} workers")
-        ax.set_yscale("log")
+        log_axis(ax, "y")
         ax.set_title(label)
         ax.set_xlabel("worker steps")
         ax.grid(True, which="both", alpha=0.3)
     axes[0][0].set_ylabel("training loss of θ")
-    axes[0][-1].legend(fontsize=8)
-    fig.tight_layout()
+    axes[0][-1].legend(fontsize="small")
     return fig
 
 
 def plot_mean_pi(result: AsyncStudyResult) -> Any:
     """GEM's mean scaling factor π (median over seeds) against n: the more workers, the
     smaller each one's share of the proxy's energy."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    from steepest.figures import new_figure
+
+    fig = new_figure(6.4, 4.0)
+    ax = fig.add_subplot()
     for label in result.labels:
         if label.startswith("gem"):
             pis = [result.median(label, n, "mean_pi") for n in result.workers]
@@ -271,6 +268,5 @@ def plot_mean_pi(result: AsyncStudyResult) -> Any:
     ax.set_ylabel("mean π over coordinates and commits")
     ax.set_title("GEM's scaling factor π against the number of workers")
     ax.grid(True, alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
+    ax.legend(fontsize="small")
     return fig
