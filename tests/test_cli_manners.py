@@ -49,3 +49,13 @@ def test_no_suggestion_when_nothing_is_close(capsys):
     assert "did you mean" not in err and "unrecognized arguments: --zzzzzz" in err
     assert did_you_mean("qwerty", ["adam", "sgd"]) == ""
     assert close_matches("--optim", ["--optimizer", "--out"]) == ["--optimizer"]
+
+
+@pytest.mark.parametrize("typo,meant,choices", [
+    ("adma", "adam", ["adamax", "adam", "nadam"]),        # a swap is one edit
+    ("--optimzer", "--optimizer", ["--optimizer", "--out"]),
+    ("sigmod+bn", "sigmoid+bn", ["sigmoid", "sigmoid+bn", "tanh+bn"]),
+    ("rosenbrok", "rosenbrock", ["rosenbrock", "ravine"]),
+])
+def test_the_closest_name_wins(typo, meant, choices):
+    assert close_matches(typo, choices) == [meant]
