@@ -53,8 +53,13 @@ def _size(points: float) -> float:
 MARKERS = "osD^vPXhH<>pd"  # no star: ★ marks the global minimum
 
 
+# The default colour cycle without its grey (C7), which the other paths of a panel are drawn in.
+_PATH_COLOURS = ("C0", "C1", "C2", "C3", "C4", "C5", "C6", "C8", "C9")
+
+
 def _path_style(index: int) -> dict[str, Any]:
-    return {"color": f"C{index % 10}", "marker": MARKERS[index % len(MARKERS)]}
+    return {"color": _PATH_COLOURS[index % len(_PATH_COLOURS)],
+            "marker": MARKERS[index % len(MARKERS)]}
 
 
 def _common_surface(paths: Sequence[Path]) -> Surface:
@@ -198,8 +203,10 @@ def _arrival(path: Path, tol: float = 1e-3) -> str:
         return f"ends at f = {path.final_loss:.3g}"
     step = path.first_within(tol)
     kind = "★" if minimum.is_global else "a local minimum"
-    if step is not None:
+    if step is not None and distance <= tol:
         return f"at {kind} (within {tol:g}) by step {step}"
+    if step is not None:
+        return f"at {kind} by step {step}, ends {distance:.2g} away"
     return f"ends {distance:.2g} from {kind}"
 
 
