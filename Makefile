@@ -20,7 +20,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/activate
 run: $(VENV)/.installed-run
 	$(BIN)/steepest train
 
-# The fast docs-check reruns the first commands of every guide page (about 20 s of them each)
+# The fast docs-check reruns every guide page's exercises and its first commands (about 10 s)
 # and fails if a number the guide prints has moved; `make docs-check` reruns all of them.
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .

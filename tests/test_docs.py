@@ -155,6 +155,7 @@ def test_parse_template_replaces_out_and_reads_options():
 @pytest.mark.parametrize("text", [
     "<!-- run colour=red: steepest race -->\n",
     "<!-- run show=some: steepest race -->\n",
+    "<!-- run check=fast: steepest race -->\n",
     "<!-- run: python x.py -->\n",
     "<!-- exec -->\nprint(1)\n",
 ])
@@ -235,3 +236,28 @@ def test_pages_are_every_template_index_first_in_the_order_the_index_links_them(
     index = (GUIDE / "src" / "index.md").read_text(encoding="utf-8")
     linked = [page for page in PAGES[1:] if f"]({page}.md)" in index]
     assert linked == sorted(linked, key=lambda page: index.index(f"]({page}.md)"))
+
+
+def test_fast_subset_takes_the_exercises_and_the_first_commands_within_the_budget():
+    template = ("<!-- run: steepest race -->\n<!-- run: steepest race --steps 9 -->\n"
+                "<!-- run: steepest race --steps 8 -->\n## Exercises\n"
+                "<!-- exec -->\n```python\nprint(1)\n```\n")
+    parts = build_guide.parse_template(template, "page")
+    assert build_guide.fast_subset(template, parts, [4.0, 5.0, 1.0, 30.0], 10.0) == [0, 1, 2, 3]
+    assert build_guide.fast_subset(template, parts, [4.0, 7.0, 1.0, 30.0], 10.0) == [0, 3]
+    assert build_guide.fast_subset(template, parts, [40.0, 1.0, 1.0, 1.0], 10.0) == [3]
+    needs_the_page = template.replace("<!-- exec -->", "<!-- exec check=full -->")
+    parts = build_guide.parse_template(needs_the_page, "page")
+    assert build_guide.fast_subset(needs_the_page, parts, [40.0, 1.0, 1.0, 1.0], 10.0) == [0]
+    no_exercises = template.split("## Exercises")[0]
+    parts = build_guide.parse_template(no_exercises, "page")
+    assert build_guide.fast_subset(no_exercises, parts, [40.0, 1.0, 1.0], 10.0) == [0]
+    assert build_guide.fast_subset(no_exercises, parts, [], 10.0) == [0]
+
+
+def test_every_page_with_commands_has_exercises_with_solutions():
+    for page in PAGES:
+        template = (GUIDE / "src" / f"{page}.md").read_text(encoding="utf-8")
+        if build_guide.markers(page) and page != "index":
+            assert build_guide.EXERCISES.search(template), f"{page}.md has no ## Exercises"
+            assert "<summary>Solutions</summary>" in template, f"{page}.md: no solutions"
