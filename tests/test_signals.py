@@ -31,6 +31,34 @@ def start_training(tmp_path: Path, *args: str) -> subprocess.Popen:
         env=env)
 
 
+# `steepest train` that sends itself SIGINT right after writing the checkpoint of step STEP: a
+# Ctrl-C at a known point, however fast the steps run (a real signal, handled as the CLI does).
+CTRL_C_AFTER_CHECKPOINT = """
+import os, signal, sys
+from steepest.cli import main
+from steepest.train.trainer import Trainer
+
+save = Trainer.save_checkpoint
+
+def save_then_interrupt(self, *args, **kwargs):
+    written = save(self, *args, **kwargs)
+    if self.step >= int(os.environ["STEEPEST_TEST_STEP"]):
+        os.kill(os.getpid(), signal.SIGINT)
+    return written
+
+Trainer.save_checkpoint = save_then_interrupt
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def train_until_ctrl_c(tmp_path: Path, step: int, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONUNBUFFERED="1", STEEPEST_TEST_STEP=str(step))
+    return subprocess.run(
+        [sys.executable, "-c", CTRL_C_AFTER_CHECKPOINT, "train", "--db",
+         str(tmp_path / "runs.db"), "--no-progress", *args], capture_output=True, text=True,
+        env=env, cwd=tmp_path, timeout=120)
+
+
 def wait_for_checkpoint(path: Path, process: subprocess.Popen, step: int = 1) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -105,11 +133,8 @@ def test_the_readme_resume_example_does_what_it_says(tmp_path, capsys, monkeypat
     # The run that never stops, elsewhere.
     assert main(argv(first.replace("runs/cnn", "whole"), *small)) == 0
     # The same run stopped by Ctrl-C (SIGINT) part-way, then the README's resume line.
-    process = start_training(tmp_path, *argv(first)[1:], *small[:4])
-    wait_for_checkpoint(tmp_path / "runs" / "cnn" / "last.safetensors", process, step=10)
-    process.send_signal(signal.SIGINT)
-    process.communicate(timeout=60)
-    assert process.returncode == 130
+    stopped = train_until_ctrl_c(tmp_path, 10, *argv(first)[1:], *small[:4])
+    assert stopped.returncode == 130, stopped.stderr
     stopped_at = checkpoint_info(tmp_path / "runs" / "cnn" / "last.safetensors").step
     assert 10 <= stopped_at < 40
     capsys.readouterr()
