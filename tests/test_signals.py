@@ -47,6 +47,8 @@ def save_then_interrupt(self, *args, **kwargs):
     return written
 
 Trainer.save_checkpoint = save_then_interrupt
+# Ctrl-C as in a terminal, also when the tests run in the background (which ignores SIGINT)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.exit(main(sys.argv[1:]))
 """
 

@@ -131,6 +131,9 @@ def idx_seeds() -> dict[str, bytes]:
         "declares-10^354-bytes": bytes([0, 0, 0x08, 40]) + struct.pack(">I", 0x28282828) * 40,
         "bad-magic": b"\x01\x02\x03\x04" + bytes(20),
         "zero-dims": bytes([0, 0, 0x08, 0]) + b"\x05",
+        # no data (a size 0) beside sizes whose product NumPy cannot index (found by atheris).
+        "empty-but-too-large": bytes([0, 0, 0x08, 3]) + struct.pack(">III", 0x80FFFFFF,
+                                                                     0xFF010100, 0),
     }
 
 

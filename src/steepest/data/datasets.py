@@ -327,7 +327,11 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         held = "more" if extra else f"{len(raw)} bytes"
         raise DataError(f"{path}: IDX file says shape {shape} ({expected} bytes of data) but "
                         f"holds {held}: the file is truncated or damaged")
-    array = np.frombuffer(raw, dtype=dtype).reshape(shape)
+    try:
+        array = np.frombuffer(raw, dtype=dtype).reshape(shape)
+    except ValueError as error:  # no data, but sizes whose product NumPy cannot index
+        raise DataError(f"{path}: IDX header declares shape {shape}, which NumPy cannot hold "
+                        f"({error})") from None
     return array.astype(dtype.newbyteorder("="))
 
 
