@@ -616,3 +616,33 @@ def test_lab_results_have_a_short_repr():
                    gradient_flow(("relu",), depth=3, width=8, data=(np.ones((4, 3), np.float32),
                                                                      np.arange(4) % 2))):
         assert len(repr(result).splitlines()) <= 20, repr(result)
+
+
+def _overlapping_texts(figure):
+    """Pairs of drawn texts (titles, tick labels, axis labels) of different panels of a figure
+    whose boxes overlap once it is rendered."""
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    boxes = []
+    for panel, ax in enumerate(figure.axes):
+        if not ax.get_visible():
+            continue
+        texts = [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.get_xticklabels(),
+                 *ax.get_yticklabels()]
+        boxes += [(panel, text.get_text(), text.get_window_extent(renderer)) for text in texts
+                  if text.get_visible() and text.get_text()]
+    return [(a, b) for i, (panel_a, a, box_a) in enumerate(boxes)
+            for panel_b, b, box_b in boxes[i + 1:] if panel_a != panel_b and box_a.overlaps(box_b)]
+
+
+def test_slide_style_keeps_the_titles_and_ticks_of_side_by_side_panels_apart():
+    from steepest.figures import figure_style
+    from steepest.lab import init_statistics
+    from steepest.lab.init_study import plot_init_statistics
+
+    paths = race("rosenbrock", ["sgd", "adagrad", "adam"], 50)
+    result = init_statistics(("too-small", "he"), ("tanh", "relu"), depth=4, width=32, n=64)
+    for style in ("default", "slide"):
+        with figure_style(style):
+            assert _overlapping_texts(plot_race(paths, layout="panels", resolution=30)) == []
+            assert _overlapping_texts(plot_init_statistics(result)) == []

@@ -87,6 +87,9 @@ def new_figure(width: float, height: float, *, dpi: int = 100,
     if style == "slide":
         width, height, dpi = _SLIDE
     figure = Figure(figsize=(width, height), dpi=dpi, layout=layout)
+    if style == "slide" and layout == "constrained":
+        # room between panels for the large tick labels (side by side they would touch)
+        figure.get_layout_engine().set(wspace=0.08, hspace=0.06)
     FigureCanvasAgg(figure)
     return figure
 

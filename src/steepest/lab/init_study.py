@@ -454,9 +454,9 @@ def plot_init_statistics(result: InitResult, out: Any = None) -> Any:
     ax_std.set_title("Spread, layer by layer", fontsize="medium")
     names = list(dict.fromkeys(_measure_name(act) for act in result.activations))
     ax_sat.set_ylabel(" or ".join(names) + " (fraction)")
-    ax_sat.set_title("\n".join(
-        ("saturated: tanh |a| > 0.99, sigmoid a < 0.01 or > 0.99" if name == "saturated"
-         else "dead units: never active (a ≤ 0) over the whole batch") for name in names),
+    ax_sat.set_title("\n".join(  # short lines: the slide style's large font must fit too
+        ("saturated: tanh |a| > 0.99,\nsigmoid a < 0.01 or > 0.99" if name == "saturated"
+         else "dead units: never active (a ≤ 0)\nover the whole batch") for name in names),
         fontsize="medium")
     ax_sat.set_ylim(-0.03, 1.03)
     for ax in (ax_std, ax_sat):
