@@ -606,6 +606,26 @@ def test_every_optimizer_activation_and_initialisation_trains_live():
     assert not failed
 
 
+def test_the_gradient_norms_of_the_layers_show_vanishing_gradients():
+    # what the page draws per layer: sigmoid with too small weights starves the first layers,
+    # ReLU with He's initialisation keeps every layer's gradient of one size
+    from steepest.serve.network import NetworkSession, parse_config
+
+    def first_step(activation: str, init: str) -> np.ndarray:
+        session = NetworkSession(parse_config({"steps": 2, "points": 40, "depth": 6,
+                                               "width": 16, "activation": activation,
+                                               "init": init}), "t")
+        session.play()
+        session._thread.join(60)
+        assert session.status == "finished", session.message
+        return np.array(session.snapshot()["grad_norms"][0])
+
+    vanishing = first_step("sigmoid", "too-small")
+    assert len(vanishing) == 7 and np.all(np.diff(np.log10(vanishing)) > 1)  # a decade a layer
+    healthy = first_step("relu", "he")
+    assert healthy.max() / healthy.min() < 10
+
+
 def test_network_regularisers_and_every_toy_dataset_build():
     from steepest.data import TOY_CLASSES
     from steepest.lab.compare import REGULARISERS

@@ -7,6 +7,7 @@
 
 (function (S) {
   const AUTO_RUNS = 10;   // with no choice made, the newest runs that match the filter
+  const MAX_BANDS = 10;   // runs whose bins' min–max band is drawn behind their line
   const state = {
     runs: [], byId: new Map(), details: new Map(), selected: null, filter: "", regex: null,
     metric: null, scope: "step", axis: "step", yscale: "linear", smooth: "none",
@@ -283,7 +284,8 @@
         const d = payload.runs[String(run.id)];
         const color = runColor(run.id);
         const label = `#${run.id} ${run.name || groupLabel(run, differing)}`;
-        if (d.rows.some((k) => k > 1)) pending.bands.push({ color: color, label: `${label} min–max`, hi: d.max, lo: d.min });
+        // min–max bands of many runs would pile up into one blot: lines only, beyond ten
+        if (runs.length <= MAX_BANDS && d.rows.some((k) => k > 1)) pending.bands.push({ color: color, label: `${label} min–max`, hi: d.max, lo: d.min });
         if (smoothing) pending.raws.push({ color: color, label: `${label} (raw)`, values: d.mean });
         pending.mains.push({ color: color, label: label, values: smoothing ? smoothed(d.mean, d.rows) : d.mean });
       }
@@ -377,7 +379,8 @@
     const missing = state.data.missing.length
       ? ` No ${state.metric} in ${state.data.missing.map((i) => `#${i}`).join(", ")}.` : "";
     const band = state.group ? " The band is ± one standard deviation over a group's runs."
-      : built.bands.length ? " The band behind a line spans each bin's min and max." : "";
+      : built.bands.length ? " The band behind a line spans each bin's min and max."
+      : built.entries.length > MAX_BANDS ? ` Each bin's min–max band is drawn for up to ${MAX_BANDS} lines.` : "";
     note.textContent = `${built.entries.length} line(s), ${rows.toLocaleString()} rows in ${state.data.x.length} bins.` +
       `${band}${missing} Drag on the chart to zoom.`;
   }
