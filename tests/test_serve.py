@@ -697,6 +697,10 @@ def test_serve_listens_on_127_0_0_1_and_bad_input_gets_one_line(tmp_path, capsys
         f"steepest: port {server.port} on 127.0.0.1 is in use (another steepest serve? give "
         f"--port, e.g. --port {server.port + 1})\n")
     assert "warning" not in server.stderr
+    # an address not this machine's: one line, the error (no warning before it)
+    assert main(["serve", "--host", "192.0.2.1", "--port", "0"]) == 2
+    assert capsys.readouterr().err == (
+        "steepest: cannot listen on 192.0.2.1: not an address of this machine\n")
 
 
 def test_serve_on_another_host_warns(tmp_path):

@@ -51,13 +51,14 @@ def run(args: argparse.Namespace) -> int:
     from steepest.serve.server import ServeError, is_loopback, serve
     from steepest.store import resolve_db_path
 
-    if not is_loopback(args.host):
-        print(f"steepest serve: warning: listening on {args.host}, so anyone who can reach "
-              f"this machine can read the runs and use the optimizer race and network; the "
-              f"default 127.0.0.1 keeps it to this machine", file=sys.stderr)
     db = resolve_db_path(args.db)
 
     def ready(url: str) -> None:
+        # warned once it listens: an address it cannot listen on is one line, the error
+        if not is_loopback(args.host):
+            print(f"steepest serve: warning: listening on {args.host}, so anyone who can "
+                  f"reach this machine can read the runs and use the optimizer race and "
+                  f"network; the default 127.0.0.1 keeps it to this machine", file=sys.stderr)
         where = f"runs from {db}" if db.exists() else f"no run store at {db} yet"
         print(f"steepest serve: {url} ({where}); Ctrl-C stops it", flush=True)
 
