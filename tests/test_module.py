@@ -292,3 +292,29 @@ def test_replacing_a_sequential_layer_keeps_its_place():
     seq[0] = nn.Linear(2, 3)
     assert list(seq._modules) == ["0", "1", "2"]
     assert seq(st.ones(4, 2)).shape == (4, 1)
+
+
+def _edit_containers(library) -> list:
+    """Insert, append, extend, delete (index, slice, out of range) and pop on Sequential and
+    ModuleList, recording what PyTorch users can see: return values, order, child names."""
+    seen = []
+    for kind in ("Sequential", "ModuleList"):
+        children = [library.nn.Linear(2, 2), library.nn.ReLU(), library.nn.Tanh()]
+        cls = getattr(library.nn, kind)
+        box = cls(*children) if kind == "Sequential" else cls(children)
+        seen.append(box.insert(1, library.nn.Sigmoid()) is box)
+        seen.append(box.append(library.nn.Identity()) is box)
+        seen.append(box.extend([library.nn.ReLU()]) is box)
+        del box[0]
+        seen += [[type(m).__name__ for m in box], list(dict(box.named_children()))]
+        del box[1:3]
+        seen += [[type(m).__name__ for m in box], list(dict(box.named_children())), len(box)]
+        with pytest.raises(IndexError):
+            del box[10]
+        if kind == "Sequential":
+            seen += [type(box.pop(0)).__name__, len(box)]
+    return seen
+
+
+def test_sequential_and_module_list_edits_match_torch():
+    assert _edit_containers(st) == _edit_containers(torch)

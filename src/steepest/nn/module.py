@@ -416,7 +416,44 @@ def _to_numpy(value: Any) -> np.ndarray:
     return np.asarray(value)
 
 
-class Sequential(Module):
+class _ModuleSequence:
+    """What Sequential and ModuleList share: children kept in order, renumbered "0", "1", ...
+    whenever one is inserted or deleted (as PyTorch does)."""
+
+    def _renumber(self, modules: list[Module]) -> None:
+        for name in list(self._modules):
+            delattr(self, name)
+        for i, module in enumerate(modules):
+            self.add_module(str(i), module)
+
+    def __delitem__(self, index: int | slice) -> None:
+        modules = list(self._modules.values())
+        del modules[index if isinstance(index, slice) else _list_index(index, len(self))]
+        self._renumber(modules)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def append(self, module: Module):
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]):
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module):
+        modules = list(self._modules.values())
+        modules.insert(index, module)
+        self._renumber(modules)
+        return self
+
+
+class Sequential(_ModuleSequence, Module):
     """Modules applied in order; children are named "0", "1", ... (or by an OrderedDict)."""
 
     def __init__(self, *modules: Module) -> None:
@@ -442,40 +479,8 @@ class Sequential(Module):
         name = list(self._modules.keys())[_list_index(index, len(self))]
         setattr(self, name, module)
 
-    def __delitem__(self, index: int | slice) -> None:
-        modules = list(self._modules.values())
-        del modules[index if isinstance(index, slice) else _list_index(index, len(self))]
-        for name in list(self._modules):
-            delattr(self, name)
-        for i, module in enumerate(modules):  # PyTorch renumbers the remaining children
-            self.add_module(str(i), module)
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
     def __add__(self, other: Sequential) -> Sequential:
         return Sequential(*self, *other)
-
-    def append(self, module: Module) -> Sequential:
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules: Iterable[Module]) -> Sequential:
-        for module in modules:
-            self.append(module)
-        return self
-
-    def insert(self, index: int, module: Module) -> Sequential:
-        modules = list(self._modules.values())
-        modules.insert(index, module)
-        for name in list(self._modules):
-            delattr(self, name)
-        for i, m in enumerate(modules):
-            self.add_module(str(i), m)
-        return self
 
     def pop(self, index: int = -1) -> Module:
         module = self[index]
@@ -490,7 +495,7 @@ def _list_index(index: int, length: int) -> int:
     return index % length
 
 
-class ModuleList(Module):
+class ModuleList(_ModuleSequence, Module):
     """A list of modules whose parameters are registered; children are named "0", "1", ..."""
 
     def __init__(self, modules: Iterable[Module] | None = None) -> None:
@@ -498,22 +503,8 @@ class ModuleList(Module):
         for module in modules or ():
             self.append(module)
 
-    def append(self, module: Module) -> ModuleList:
-        self.add_module(str(len(self._modules)), module)
-        return self
-
-    def extend(self, modules: Iterable[Module]) -> ModuleList:
-        for module in modules:
-            self.append(module)
-        return self
-
-    def insert(self, index: int, module: Module) -> None:
-        modules = list(self._modules.values())
-        modules.insert(index, module)
-        for name in list(self._modules):
-            delattr(self, name)
-        for i, m in enumerate(modules):
-            self.add_module(str(i), m)
+    def insert(self, index: int, module: Module) -> None:  # PyTorch's returns None
+        super().insert(index, module)
 
     def __getitem__(self, index: int | slice) -> Module:
         if isinstance(index, slice):
@@ -522,20 +513,6 @@ class ModuleList(Module):
 
     def __setitem__(self, index: int, module: Module) -> None:
         setattr(self, str(_list_index(index, len(self))), module)
-
-    def __delitem__(self, index: int | slice) -> None:
-        modules = list(self._modules.values())
-        del modules[index]
-        for name in list(self._modules):
-            delattr(self, name)
-        for i, m in enumerate(modules):
-            self.add_module(str(i), m)
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
 
     def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
         return self.extend(modules)
