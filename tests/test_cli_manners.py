@@ -43,6 +43,14 @@ def test_a_mistyped_name_gets_one_line_with_the_name_meant(argv, expected, capsy
     assert err.startswith("steepest")
 
 
+def test_a_mistyped_optimizer_is_refused_before_the_data_is_loaded(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--optimizer", "adma"]) == 2
+    out, err = capsys.readouterr()
+    assert "did you mean 'adam'" in err and "data:" not in out, out
+    assert not (tmp_path / "runs").exists()
+
+
 def test_no_suggestion_when_nothing_is_close(capsys):
     assert main(["train", "--zzzzzz"]) == 2
     err = capsys.readouterr().err

@@ -375,6 +375,10 @@ def _train(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     if args.extend_schedule and not args.resume:
         raise UsageError("--extend-schedule applies to a resumed run: give --resume too")
     options = resolve_options(args)
+    try:  # before the data is loaded and any run is opened: a mistyped name costs nothing
+        find_preset(options["optimizer"])
+    except ValueError as error:
+        raise UsageError(f"--optimizer: {error}") from None
     if args.live:
         _check_live()
     import steepest as st
@@ -430,10 +434,6 @@ def _train(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     if tta and task != "classification":
         raise UsageError("--tta averages class probabilities over views: it is for "
                          "classification, and this run is a regression")
-    try:  # before the run store is opened: a mistyped name leaves no failed run behind
-        find_preset(options["optimizer"])
-    except ValueError as error:
-        raise UsageError(f"--optimizer: {error}") from None
     try:
         augment = build_augmentation(
             options["augment"], sample_shape=sample_shape,
